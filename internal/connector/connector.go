@@ -1,0 +1,110 @@
+// Package connector defines what every system connector gives the engine and
+// keeps the registry of connector kinds. A connector knows its system's wire
+// protocol and nothing of merging; it must not import the engine or the store.
+package connector
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Fields is one record's content as the system presents it: JSON-like values
+// (string, float64, int64, bool, nil, []any, map[string]any).
+type Fields = map[string]any
+
+// Record is one entity of a datatype as a system returns it.
+type Record struct {
+	ID       string
+	Fields   Fields
+	Modified time.Time // the system's own modification time of the record
+	Deleted  bool      // a tombstone: the system reports the record as deleted
+}
+
+// ListRequest asks for one page of records.
+type ListRequest struct {
+	// Cursor is the position stored after the previous completed listing;
+	// empty means "from the beginning".
+	Cursor string
+	// Full asks for every live record (a reconciliation scan) instead of the
+	// changes since Cursor. Tombstones are not expected in a full listing.
+	Full bool
+	// PageToken continues a listing; empty for its first page.
+	PageToken string
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Records []Record
+	// NextPageToken is empty on the last page.
+	NextPageToken string
+	// Cursor is the position to store once this page's records are durably
+	// stored. A connector may return records at the cursor value again on
+	// the next listing (">=" semantics); the engine drops unchanged content
+	// by hash, so ties are neither lost nor applied twice.
+	Cursor string
+}
+
+// Property describes one field of a datatype.
+type Property struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // string, number, integer, boolean, date, datetime, array, object
+}
+
+// DatatypeInfo describes one datatype of a system.
+type DatatypeInfo struct {
+	Name       string     `json:"name"`
+	Properties []Property `json:"properties"`
+	CanDelete  bool       `json:"can_delete"`
+}
+
+// Connector is the small, lifecycle-shaped interface every system gives.
+// All methods must be safe for use by one goroutine at a time per datatype;
+// implementations that serve several workers document their own locking.
+type Connector interface {
+	// Describe lists the datatypes of the system and their properties.
+	Describe(ctx context.Context) ([]DatatypeInfo, error)
+	// List returns one page of changes since req.Cursor, or of all live
+	// records when req.Full is set.
+	List(ctx context.Context, datatype string, req ListRequest) (Page, error)
+	// Get returns one record, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, datatype, id string) (Record, error)
+	// Insert creates a record and returns it with its new id.
+	Insert(ctx context.Context, datatype string, fields Fields) (Record, error)
+	// Update writes only the given fields. When ifMatch is not empty and the
+	// system can check it, the update must fail with ErrConflict if the
+	// record's current content hash (see Hash) differs from ifMatch.
+	// It returns the record as it is after the update when the system says
+	// so; a zero Record (empty ID) means "not returned".
+	Update(ctx context.Context, datatype, id string, fields Fields, ifMatch string) (Record, error)
+	// Delete removes a record; ErrNotSupported where the system cannot.
+	Delete(ctx context.Context, datatype, id string) error
+	// Close releases what the connector holds.
+	Close() error
+}
+
+// Errors a connector wraps so that the engine can decide what to do.
+var (
+	ErrNotFound     = errors.New("record not found")
+	ErrConflict     = errors.New("record changed since it was read")
+	ErrNotSupported = errors.New("operation not supported by this system")
+	// ErrRejected marks a permanent failure for one record (validation,
+	// a required field missing): retrying the same write will not help.
+	ErrRejected = errors.New("record rejected by the system")
+)
+
+// TemporaryError marks a failure that is worth retrying later (timeouts,
+// 5xx, 429, dropped connections).
+type TemporaryError struct{ Err error }
+
+func (e *TemporaryError) Error() string { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary wraps err as retryable.
+func Temporary(err error) error { return &TemporaryError{Err: err} }
+
+// IsTemporary reports whether err is worth retrying.
+func IsTemporary(err error) bool {
+	var t *TemporaryError
+	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded)
+}

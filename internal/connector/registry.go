@@ -1,0 +1,51 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Factory opens a connector for one configured system. settings is the
+// system's kind-specific configuration block, already decoded from YAML.
+type Factory func(ctx context.Context, system string, settings map[string]any) (Connector, error)
+
+var (
+	mu    sync.RWMutex
+	kinds = map[string]Factory{}
+)
+
+// Register makes a connector kind available. It panics on a duplicate kind,
+// which is a programming error.
+func Register(kind string, f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := kinds[kind]; dup {
+		panic("connector: kind registered twice: " + kind)
+	}
+	kinds[kind] = f
+}
+
+// Open opens a connector of the given kind.
+func Open(ctx context.Context, kind, system string, settings map[string]any) (Connector, error) {
+	mu.RLock()
+	f, ok := kinds[kind]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("system %q: unknown connector kind %q (known kinds: %v)", system, kind, Kinds())
+	}
+	return f(ctx, system, settings)
+}
+
+// Kinds lists the registered kinds, sorted.
+func Kinds() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
