@@ -9,15 +9,27 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/concordsync/concord/internal/config"
 	"go.yaml.in/yaml/v3"
 )
 
 //go:embed model.yaml
 var builtinYAML []byte
 
+// Type declares a canonical type or extends a built-in one.
+type Type struct {
+	Properties map[string]Property `yaml:"properties" json:"properties" jsonschema:"required,description=Properties by name."`
+	Lines      map[string]Property `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema:"description=Properties of the type's child lines (as order.lines)."`
+}
+
+// Property is one canonical property.
+type Property struct {
+	Type        string `yaml:"type" json:"type" jsonschema:"required,enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,description=Value type."`
+	Ref         string `yaml:"ref,omitempty" json:"ref,omitempty" jsonschema:"description=For type reference: the canonical type referred to."`
+	Description string `yaml:"description,omitempty" json:"description,omitempty" jsonschema:"description=What the property means."`
+}
+
 // Model is the set of canonical types by name.
-type Model map[string]config.CanonicalType
+type Model map[string]Type
 
 // Builtin returns a fresh copy of the built-in model.
 func Builtin() Model {
@@ -29,7 +41,7 @@ func Builtin() Model {
 }
 
 // With returns the built-in model extended by a configuration's additions.
-func With(extra map[string]config.CanonicalType) Model {
+func With(extra map[string]Type) Model {
 	m := Builtin()
 	for name, t := range extra {
 		base, ok := m[name]
@@ -41,7 +53,7 @@ func With(extra map[string]config.CanonicalType) Model {
 			base.Properties[p] = def
 		}
 		if len(t.Lines) > 0 && base.Lines == nil {
-			base.Lines = map[string]config.CanonicalProperty{}
+			base.Lines = map[string]Property{}
 		}
 		for p, def := range t.Lines {
 			base.Lines[p] = def
@@ -62,10 +74,10 @@ func (m Model) Names() []string {
 }
 
 // Property looks up a property of a type (line properties with lines=true).
-func (m Model) Property(typ, prop string, lines bool) (config.CanonicalProperty, error) {
+func (m Model) Property(typ, prop string, lines bool) (Property, error) {
 	t, ok := m[typ]
 	if !ok {
-		return config.CanonicalProperty{}, fmt.Errorf("unknown canonical type %q (known: %v)", typ, m.Names())
+		return Property{}, fmt.Errorf("unknown canonical type %q (known: %v)", typ, m.Names())
 	}
 	props := t.Properties
 	if lines {
@@ -78,7 +90,7 @@ func (m Model) Property(typ, prop string, lines bool) (config.CanonicalProperty,
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return config.CanonicalProperty{}, fmt.Errorf("canonical type %q has no property %q (known: %v)", typ, prop, names)
+		return Property{}, fmt.Errorf("canonical type %q has no property %q (known: %v)", typ, prop, names)
 	}
 	return p, nil
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/concordsync/concord/internal/canonical"
 )
 
 // These types are the one definition of Concord's configuration: the YAML
@@ -19,7 +21,7 @@ type Config struct {
 	// Systems are the connected systems by name.
 	Systems map[string]System `yaml:"systems" json:"systems" jsonschema:"required,description=Connected systems by name. The name is used in mappings and in the CLI."`
 	// Canonical adds types or properties to the built-in canonical model.
-	Canonical map[string]CanonicalType `yaml:"canonical,omitempty" json:"canonical,omitempty" jsonschema:"description=Canonical types to add or extend. The built-in types customer, contact, product and order (with lines) are always present."`
+	Canonical map[string]canonical.Type `yaml:"canonical,omitempty" json:"canonical,omitempty" jsonschema:"description=Canonical types to add or extend. The built-in types customer, contact, product and order (with lines) are always present."`
 	// Mappings map system datatypes to canonical types.
 	Mappings []Mapping `yaml:"mappings" json:"mappings" jsonschema:"required,description=One entry per system datatype: how its records map to a canonical type."`
 
@@ -47,19 +49,6 @@ type System struct {
 	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,description=Connector kind: memory (in-process; more kinds come with their connectors)."`
 	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema:"description=Kind-specific settings (credentials, base URL, limits)."`
 	Schedule Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema:"description=Default collect interval for this system's datatypes (e.g. 30s, 5m)."`
-}
-
-// CanonicalType declares a canonical type or extends a built-in one.
-type CanonicalType struct {
-	Properties map[string]CanonicalProperty `yaml:"properties" json:"properties" jsonschema:"required,description=Properties by name."`
-	Lines      map[string]CanonicalProperty `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema:"description=Properties of the type's child lines (as order.lines)."`
-}
-
-// CanonicalProperty is one canonical property.
-type CanonicalProperty struct {
-	Type        string `yaml:"type" json:"type" jsonschema:"required,enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,description=Value type."`
-	Ref         string `yaml:"ref,omitempty" json:"ref,omitempty" jsonschema:"description=For type reference: the canonical type referred to."`
-	Description string `yaml:"description,omitempty" json:"description,omitempty" jsonschema:"description=What the property means."`
 }
 
 // Mapping maps one system datatype to a canonical type.
