@@ -1,0 +1,255 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/store"
+)
+
+// collect reads the changes of one system datatype since its cursor and
+// stores every new or changed version. Versions are committed page by page;
+// the cursor is stored only when the listing completes, together with the
+// deletions, so a crash at any point re-reads from the old cursor and the
+// content hash drops what was already stored. Deletions are held back to
+// the end so the circuit breaker can refuse a listing that would delete far
+// more than it should.
+func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype string) (Report, error) {
+	var rep Report
+	conn := e.conns[m.System]
+	cur, err := e.st.GetCursor(ctx, m.System, datatype)
+	if err != nil {
+		return rep, stErr(err)
+	}
+	full := cur.Gen == 0 || (m.FullScan > 0 && e.opt.Now().Sub(cur.LastScan) >= m.FullScan)
+	scanGen := int64(0)
+	if full {
+		scanGen = cur.ScanGen + 1
+	}
+	// filter applies to the parent datatype only; lines follow their parent.
+	filter := datatype == m.Datatype
+
+	var deletions []store.Record
+	cursor := cur.Value
+	req := connector.ListRequest{Cursor: cur.Value, Full: full}
+	for {
+		page, err := conn.List(ctx, datatype, req)
+		if err != nil {
+			return rep, fmt.Errorf("list: %w", err)
+		}
+		versions, seen, dels, err := e.diffPage(ctx, m, datatype, page.Records, filter, full)
+		if err != nil {
+			return rep, err
+		}
+		rep.Collected += len(versions)
+		rep.Unchanged += len(page.Records) - len(versions) - len(dels)
+		deletions = append(deletions, dels...)
+		if page.Cursor != "" {
+			cursor = page.Cursor
+		}
+		if len(versions) > 0 || len(seen) > 0 {
+			if err := e.st.CommitCollect(ctx, store.CollectBatch{
+				System: m.System, Datatype: datatype, Versions: versions,
+				Seen: seen, ScanGen: scanGen,
+			}); err != nil {
+				return rep, stErr(err)
+			}
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		if err := e.crash(PointCollectPage); err != nil {
+			return rep, err
+		}
+		req.PageToken = page.NextPageToken
+	}
+
+	if full {
+		missing, err := e.missingAfterScan(ctx, m.System, datatype, scanGen)
+		if err != nil {
+			return rep, err
+		}
+		deletions = append(deletions, missing...)
+	}
+	if reason, err := e.breaker(ctx, cur, len(deletions), full); err != nil {
+		return rep, err
+	} else if reason != "" {
+		rep.BreakerHit = append(rep.BreakerHit, m.System+":"+datatype)
+		e.log.Warn("circuit breaker tripped", "system", m.System, "datatype", datatype, "reason", reason)
+		if err := e.st.SetBreaker(ctx, m.System, datatype, reason); err != nil {
+			return rep, stErr(err)
+		}
+		return rep, nil
+	}
+	rep.Collected += len(deletions)
+	if err := e.crash(PointCollectDone); err != nil {
+		return rep, err
+	}
+	if err := e.st.CommitCollect(ctx, store.CollectBatch{
+		System: m.System, Datatype: datatype, Versions: deletions,
+		Cursor: &cursor, Done: true, FullScan: full, ScanGen: scanGen,
+	}); err != nil {
+		return rep, stErr(err)
+	}
+	if cur.Breaker != "" {
+		// A sane listing (or one the operator accepted) closes the breaker.
+		if err := e.st.SetBreaker(ctx, m.System, datatype, ""); err != nil {
+			return rep, stErr(err)
+		}
+	}
+	return rep, nil
+}
+
+// diffPage compares a page with the stored versions. It returns the new or
+// changed versions, the ids of unchanged records (for a full scan), and
+// tombstones, which are held back until the listing completes.
+func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, datatype string, recs []connector.Record, filter, full bool) (versions []store.Record, seen []string, dels []store.Record, err error) {
+	if len(recs) == 0 {
+		return nil, nil, nil, nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	stored, err := e.st.GetRecords(ctx, m.System, datatype, ids)
+	if err != nil {
+		return nil, nil, nil, stErr(err)
+	}
+	now := e.opt.Now()
+	for _, r := range recs {
+		old, known := stored[r.ID]
+		if r.Deleted {
+			if known && !old.Deleted {
+				dels = append(dels, tombstone(old, r.Modified, now))
+				stored[r.ID] = dels[len(dels)-1]
+			}
+			continue
+		}
+		if filter && !known {
+			keep, ferr := m.Keep(r.Fields)
+			if ferr != nil || !keep {
+				continue // not part of the flow; a filter error is a skip, not a stop
+			}
+		}
+		h := connector.Hash(r.Fields)
+		if known && old.Hash == h && !old.Deleted {
+			if full {
+				seen = append(seen, r.ID)
+			}
+			continue
+		}
+		v := store.Record{
+			Key:      store.Key{System: m.System, Datatype: datatype, ID: r.ID},
+			Hash:     h,
+			Fields:   r.Fields,
+			Modified: r.Modified,
+		}
+		mod := r.Modified
+		if mod.IsZero() {
+			mod = now
+		}
+		v.FieldTimes = fieldTimes(old.Fields, old.FieldTimes, r.Fields, mod, known && !old.Deleted)
+		versions = append(versions, v)
+		stored[r.ID] = v // a record listed twice in one page is stored once
+	}
+	return versions, seen, dels, nil
+}
+
+// fieldTimes gives every field of a new version its modification time: the
+// stored time for a field whose value did not change, the record's
+// modification time for one that did.
+func fieldTimes(oldFields map[string]any, oldTimes map[string]time.Time, fields map[string]any, mod time.Time, known bool) map[string]time.Time {
+	times := make(map[string]time.Time, len(fields))
+	for f, v := range fields {
+		if known {
+			if ov, ok := oldFields[f]; ok && mapping.Equal(ov, v) {
+				if t, ok := oldTimes[f]; ok {
+					times[f] = t
+					continue
+				}
+			}
+		}
+		times[f] = mod
+	}
+	return times
+}
+
+func tombstone(old store.Record, mod, now time.Time) store.Record {
+	if mod.IsZero() {
+		mod = now
+	}
+	t := old
+	t.Deleted = true
+	t.Modified = mod
+	t.Hash = "deleted:" + old.Hash
+	return t
+}
+
+// missingAfterScan lists the live records a completed full scan did not see.
+func (e *Engine) missingAfterScan(ctx context.Context, system, datatype string, scanGen int64) ([]store.Record, error) {
+	var out []store.Record
+	after := ""
+	now := e.opt.Now()
+	for {
+		recs, err := e.st.UnseenRecords(ctx, system, datatype, scanGen, after, e.batchSize())
+		if err != nil {
+			return nil, stErr(err)
+		}
+		for _, r := range recs {
+			out = append(out, tombstone(r, now, now))
+		}
+		if len(recs) < e.batchSize() {
+			return out, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
+}
+
+// breaker decides whether a listing's deletions look like a broken read
+// rather than real deletions. It returns the reason when it trips.
+func (e *Engine) breaker(ctx context.Context, cur store.Cursor, deletions int, full bool) (string, error) {
+	system, datatype := cur.System, cur.Datatype
+	min := e.cfg.Engine.BreakerMinimum
+	if min <= 0 {
+		min = 10
+	}
+	if deletions == 0 || deletions < min/2 {
+		return "", nil
+	}
+	if cur.Breaker == BreakerAccepted {
+		return "", nil
+	}
+	live, err := e.liveRecords(ctx, system, datatype)
+	if err != nil {
+		return "", err
+	}
+	threshold := e.cfg.Engine.BreakerThreshold
+	if threshold <= 0 {
+		threshold = 0.5
+	}
+	if live < int64(min) || float64(deletions) <= threshold*float64(live) {
+		return "", nil
+	}
+	kind := "an incremental read"
+	if full {
+		kind = "a full read"
+	}
+	return fmt.Sprintf("%s would delete %d of %d records (more than %.0f%%); nothing was deleted. "+
+		"If the deletions are real, run `concord breaker reset %s %s`", kind, deletions, live, threshold*100, system, datatype), nil
+}
+
+func (e *Engine) liveRecords(ctx context.Context, system, datatype string) (int64, error) {
+	sts, err := e.st.Status(ctx)
+	if err != nil {
+		return 0, stErr(err)
+	}
+	for _, s := range sts {
+		if s.System == system && s.Datatype == datatype {
+			return s.Records, nil
+		}
+	}
+	return 0, nil
+}

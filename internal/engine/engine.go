@@ -1,0 +1,269 @@
+// Package engine runs the sync cycle: collect changes from each system
+// datatype, map them into canonical properties, merge them into golden
+// records, and share the golden records back out. It owns the merge rules,
+// insert intents, delete policies, the circuit breaker and dead letters. It
+// holds no SQL (it talks to store.Store) and no wire protocol (it talks to
+// connector.Connector).
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/store"
+	"github.com/google/uuid"
+)
+
+// ErrCrash is what a crash hook returns to abort a cycle at a crash point,
+// as if the process had died there.
+var ErrCrash = errors.New("simulated crash")
+
+// Crash points the simulation injects crashes at.
+const (
+	PointCollectPage      = "collect.after-page"       // a page is stored, the listing not finished
+	PointCollectDone      = "collect.before-cursor"    // all pages read, cursor not yet saved
+	PointMergeBatch       = "merge.before-commit"      // a merge batch computed, not committed
+	PointShareBeforeWrite = "share.before-write"       // intents stored, API calls not made
+	PointShareAfterInsert = "share.after-insert"       // insert made, link not stored
+	PointShareAfterUpdate = "share.after-update"       // update made, new version not stored
+	PointShareMidBatch    = "share.mid-batch"          // some writes of a batch made
+	PointShareAfterDelete = "share.after-delete"       // delete made, not stored
+	PointShareCommit      = "share.before-commit"      // batch done, not committed
+)
+
+// Options tune an Engine.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the engine's clock (history and status times).
+	Now func() time.Time
+	// NewID makes golden record and intent ids.
+	NewID func() string
+	// Crash, when set, is called at every crash point; a non-nil error
+	// aborts the cycle with that error.
+	Crash func(point string) error
+	// OnEvent, when set, receives every history event as it is committed
+	// (the demo prints them).
+	OnEvent func(store.Event)
+}
+
+// Engine syncs the systems of one configuration.
+type Engine struct {
+	cfg   *config.Config
+	maps  *mapping.Set
+	st    store.Store
+	conns map[string]connector.Connector
+	opt   Options
+	log   *slog.Logger
+
+	mu sync.Mutex // serialises cycles
+}
+
+// BreakerAccepted is the breaker state an operator sets to let the next
+// listing's deletions through (`concord breaker reset`).
+const BreakerAccepted = "accepted"
+
+// ResetBreaker accepts the deletions a tripped breaker held back: the next
+// collect of the datatype applies them.
+func (e *Engine) ResetBreaker(ctx context.Context, system, datatype string) error {
+	return e.st.SetBreaker(ctx, system, datatype, BreakerAccepted)
+}
+
+// New builds an engine. conns holds one open connector per system name.
+func New(cfg *config.Config, st store.Store, conns map[string]connector.Connector, opt Options) (*Engine, error) {
+	maps, err := mapping.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range maps.Mappings {
+		if conns[m.System] == nil {
+			return nil, fmt.Errorf("mapping %s: system %q has no open connector", m.Name(), m.System)
+		}
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.NewID == nil {
+		opt.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	return &Engine{cfg: cfg, maps: maps, st: st, conns: conns, opt: opt, log: opt.Logger}, nil
+}
+
+// Mappings exposes the compiled mappings (for status and docs).
+func (e *Engine) Mappings() *mapping.Set { return e.maps }
+
+func (e *Engine) batchSize() int {
+	if e.cfg.Engine.BatchSize > 0 {
+		return e.cfg.Engine.BatchSize
+	}
+	return 1000
+}
+
+func (e *Engine) retryLimit() int {
+	if e.cfg.Engine.RetryLimit > 0 {
+		return e.cfg.Engine.RetryLimit
+	}
+	return 5
+}
+
+func (e *Engine) crash(point string) error {
+	if e.opt.Crash == nil {
+		return nil
+	}
+	if err := e.opt.Crash(point); err != nil {
+		return &crashError{point: point, err: err}
+	}
+	return nil
+}
+
+// crashError is what a crash hook's error becomes: it always aborts the cycle.
+type crashError struct {
+	point string
+	err   error
+}
+
+func (e *crashError) Error() string { return "crash at " + e.point + ": " + e.err.Error() }
+func (e *crashError) Unwrap() error { return e.err }
+
+// Report counts what one cycle did.
+type Report struct {
+	Collected  int // new or changed record versions stored
+	Unchanged  int // listed records whose content had not changed
+	Merged     int // records merged into golden records
+	Created    int // golden records created
+	Deferred   int // records or writes waiting for a reference
+	Inserted   int
+	Updated    int
+	Deleted    int
+	Conflicts  int // writes skipped because the target moved
+	Failed     int // failed writes or mappings (dead letters)
+	Errors     []error
+	BreakerHit []string
+}
+
+// Writes is the number of write calls made.
+func (r Report) Writes() int { return r.Inserted + r.Updated + r.Deleted }
+
+func (r *Report) add(o Report) {
+	r.Collected += o.Collected
+	r.Unchanged += o.Unchanged
+	r.Merged += o.Merged
+	r.Created += o.Created
+	r.Deferred += o.Deferred
+	r.Inserted += o.Inserted
+	r.Updated += o.Updated
+	r.Deleted += o.Deleted
+	r.Conflicts += o.Conflicts
+	r.Failed += o.Failed
+	r.Errors = append(r.Errors, o.Errors...)
+	r.BreakerHit = append(r.BreakerHit, o.BreakerHit...)
+}
+
+// Due chooses which mappings are collected in a cycle; nil means all.
+type Due func(m *mapping.Mapping) bool
+
+// SyncOnce runs one full cycle over every canonical type, referenced types
+// first. A failing system datatype is reported and skipped; the others keep
+// flowing. Only a crash (or a cancelled context) aborts the cycle.
+func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
+	return e.Cycle(ctx, nil)
+}
+
+// Cycle runs one cycle, collecting only the mappings due says.
+func (e *Engine) Cycle(ctx context.Context, due Due) (Report, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var rep Report
+	for _, typ := range e.maps.Order {
+		r, err := e.syncType(ctx, typ, due)
+		rep.add(r)
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, error) {
+	var rep Report
+	ms := e.maps.ForType(typ)
+	for _, m := range ms {
+		if due != nil && !due(m) {
+			continue
+		}
+		for _, dt := range collectTargets(m) {
+			r, err := e.collect(ctx, m, dt)
+			rep.add(r)
+			if err != nil {
+				if fatal(ctx, err) {
+					return rep, err
+				}
+				rep.Errors = append(rep.Errors, fmt.Errorf("collect %s:%s: %w", m.System, dt, err))
+				e.log.Warn("collect failed", "system", m.System, "datatype", dt, "err", err)
+			}
+		}
+	}
+	for _, m := range ms {
+		r, err := e.merge(ctx, m)
+		rep.add(r)
+		if err != nil {
+			if fatal(ctx, err) {
+				return rep, err
+			}
+			rep.Errors = append(rep.Errors, fmt.Errorf("merge %s: %w", m.Name(), err))
+		}
+	}
+	r, err := e.share(ctx, typ)
+	rep.add(r)
+	if err != nil {
+		if fatal(ctx, err) {
+			return rep, err
+		}
+		rep.Errors = append(rep.Errors, fmt.Errorf("share %s: %w", typ, err))
+	}
+	return rep, nil
+}
+
+// collectTargets lists the datatypes a mapping reads: its own and, for
+// lines in a separate datatype, the lines datatype.
+func collectTargets(m *mapping.Mapping) []string {
+	out := []string{m.Datatype}
+	if m.Lines != nil && m.Lines.Datatype != "" {
+		out = append(out, m.Lines.Datatype)
+	}
+	return out
+}
+
+// fatal tells whether an error must abort the cycle: a crash, a cancelled
+// context, or a store failure (the store is the one thing we cannot work
+// around).
+func fatal(ctx context.Context, err error) bool {
+	if errors.Is(err, ErrCrash) || ctx.Err() != nil {
+		return true
+	}
+	var ce *crashError
+	var se *storeError
+	return errors.As(err, &ce) || errors.As(err, &se)
+}
+
+// storeError marks a store failure.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+func stErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &storeError{err}
+}

@@ -1,0 +1,501 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/store"
+)
+
+// Dead-letter stages.
+const (
+	StageMap   = "map"   // the record could not be mapped in
+	StageMerge = "merge" // the record could not be linked (ambiguous match)
+	StageWrite = "write" // a write to the system failed (Ref is the golden id)
+)
+
+// merge merges the pending records of one mapping, batch by batch.
+func (e *Engine) merge(ctx context.Context, m *mapping.Mapping) (Report, error) {
+	var rep Report
+	if m.Lines != nil && m.Lines.Datatype != "" {
+		r, err := e.mergeLines(ctx, m)
+		rep.add(r)
+		if err != nil {
+			return rep, err
+		}
+	}
+	after := ""
+	for {
+		recs, err := e.st.PendingRecords(ctx, m.System, m.Datatype, after, e.batchSize())
+		if err != nil {
+			return rep, stErr(err)
+		}
+		if len(recs) == 0 {
+			return rep, nil
+		}
+		r, err := e.mergeBatch(ctx, m, recs)
+		rep.add(r)
+		if err != nil {
+			return rep, err
+		}
+		if len(recs) < e.batchSize() {
+			return rep, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
+}
+
+// mergeState is one merge batch in the making: the golden records it
+// touched and the match keys they hold now, so that later records of the
+// same batch see earlier ones.
+type mergeState struct {
+	typ      string
+	criteria map[string][]string
+	goldens  map[string]*store.Golden
+	// keyHits holds, per criterion and value, golden ids known to the store
+	// before the batch, plus the keys golden records took in the batch. A
+	// hit is checked against the golden record's current properties, so
+	// stale entries do no harm.
+	keyHits map[string]map[string][]string
+	// linkedIn holds, per golden id, the record of this system datatype it
+	// is linked to.
+	linkedIn map[string]string
+	touched  map[string]bool
+	batch    store.MergeBatch
+	rep      Report
+}
+
+func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []store.Record) (Report, error) {
+	s := &mergeState{
+		typ:      m.Canonical,
+		criteria: e.maps.Criteria[m.Canonical],
+		goldens:  map[string]*store.Golden{},
+		keyHits:  map[string]map[string][]string{},
+		linkedIn: map[string]string{},
+		touched:  map[string]bool{},
+	}
+	now := e.opt.Now()
+
+	// Map every record in, translating references through links.
+	inputs := make([]mapping.Input, len(recs))
+	errs := make([]error, len(recs))
+	for i, r := range recs {
+		if r.Deleted {
+			continue
+		}
+		inputs[i], errs[i] = m.In(r.Fields, r.FieldTimes, r.Modified)
+	}
+	unresolved, err := e.translateRefs(ctx, m.System, inputs, errs)
+	if err != nil {
+		return s.rep, err
+	}
+
+	// Load what the batch needs from the store in a few round trips.
+	if err := e.loadGoldens(ctx, s, recs); err != nil {
+		return s.rep, err
+	}
+	if err := e.loadKeyHits(ctx, s, m, recs, inputs, errs); err != nil {
+		return s.rep, err
+	}
+	dead, err := e.deadLettersFor(ctx, m, recs)
+	if err != nil {
+		return s.rep, err
+	}
+
+	for i, r := range recs {
+		src := Source{System: r.System, Datatype: r.Datatype, ID: r.ID}
+		switch {
+		case r.Deleted:
+			e.mergeDelete(s, m, r, now)
+		case errs[i] != nil:
+			e.failRecord(s, m, r, StageMap, errs[i].Error(), dead, now)
+		case unresolved[i] != "":
+			s.rep.Deferred++
+			s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deferred",
+				Detail: unresolved[i] + "; the record waits until it is linked"})
+		default:
+			e.mergeRecord(s, m, r, inputs[i], src, dead, now)
+		}
+	}
+
+	for id := range s.touched {
+		g := s.goldens[id]
+		g.Updated = now
+		s.batch.Goldens = append(s.batch.Goldens, *g)
+		s.batch.KeysFor = append(s.batch.KeysFor, id)
+		if !g.Deleted {
+			for name, v := range matchKeys(g.Props, s.criteria) {
+				s.batch.Keys = append(s.batch.Keys, store.MatchKey{Type: s.typ, Name: name, Value: v, GoldenID: id})
+			}
+		}
+	}
+	sort.Slice(s.batch.Goldens, func(i, j int) bool { return s.batch.Goldens[i].ID < s.batch.Goldens[j].ID })
+	if err := e.crash(PointMergeBatch); err != nil {
+		return s.rep, err
+	}
+	if err := e.st.CommitMerge(ctx, s.batch); err != nil {
+		return s.rep, stErr(err)
+	}
+	e.emit(s.batch.Events)
+	return s.rep, nil
+}
+
+// mergeRecord merges one live record: into its linked golden record, or into
+// the one its merge criteria match, or into a new golden record.
+func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input, src Source, dead map[string]store.DeadLetter, now time.Time) {
+	link := r
+	if r.GoldenID != "" {
+		g := s.goldens[r.GoldenID]
+		if g == nil || g.Deleted {
+			s.batch.Links = append(s.batch.Links, link)
+			s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "ignored",
+				Detail: "the golden record was deleted; the change is not merged"})
+			return
+		}
+		e.applyTo(s, m, g, r, in, src, now, "merged")
+		s.batch.Links = append(s.batch.Links, link)
+		e.clearDead(s, r, dead)
+		return
+	}
+
+	g, reason := e.match(s, m, r, in)
+	if reason != "" {
+		e.failRecord(s, m, r, StageMerge, reason, dead, now)
+		return
+	}
+	action := "matched"
+	if g == nil {
+		if !m.Reads() {
+			// An out-only datatype links to what the hub has; it does not
+			// create golden records.
+			s.batch.Links = append(s.batch.Links, link)
+			return
+		}
+		g = &store.Golden{ID: e.opt.NewID(), Type: s.typ, Props: map[string]any{}, Prov: map[string]store.Provenance{}}
+		s.goldens[g.ID] = g
+		action = "created"
+		s.rep.Created++
+	}
+	link.GoldenID = g.ID
+	s.linkedIn[g.ID] = r.ID
+	e.applyTo(s, m, g, r, in, src, now, action)
+	// A new link must be shared even when no property changed: the new
+	// record may lack values the golden record has.
+	g.Dirty = true
+	s.touched[g.ID] = true
+	s.index(g)
+	s.batch.Links = append(s.batch.Links, link)
+	e.clearDead(s, r, dead)
+}
+
+// applyTo merges a record's properties into g and records the decision.
+func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r store.Record, in mapping.Input, src Source, now time.Time, action string) {
+	s.rep.Merged++
+	var decisions []store.PropDecision
+	changed := false
+	if m.Reads() {
+		decisions, changed = mergeProps(g, in.Props, in.Times, src)
+	}
+	if changed {
+		g.Dirty = true
+		s.touched[g.ID] = true
+		s.index(g)
+	}
+	if action == "merged" && len(decisions) == 0 {
+		return // an echo or an unmapped change: nothing decided
+	}
+	detail := describe(action, decisions)
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: action, Detail: detail, Props: decisions})
+}
+
+func describe(action string, ds []store.PropDecision) string {
+	won := 0
+	for _, d := range ds {
+		if d.Outcome == Won {
+			won++
+		}
+	}
+	switch action {
+	case "created":
+		return "no existing golden record matched; created a new one"
+	case "matched":
+		return fmt.Sprintf("linked to an existing golden record by merge criteria; %d of %d properties won", won, len(ds))
+	}
+	return fmt.Sprintf("%d of %d changed properties won", won, len(ds))
+}
+
+// match finds the golden record an unlinked record belongs to by the
+// mapping's merge criteria, tried in order. It returns a reason instead of
+// guessing when the match is ambiguous.
+func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input) (*store.Golden, string) {
+	for _, crit := range m.Merge {
+		name := mapping.CriterionName(crit)
+		val, ok := keyValue(in.Props, crit)
+		if !ok {
+			continue // an empty key never matches
+		}
+		var cands []string
+		for _, id := range s.candidates(name, val) {
+			g := s.goldens[id]
+			if g == nil || g.Deleted {
+				continue
+			}
+			if v, ok := keyValue(g.Props, crit); !ok || v != val {
+				continue // the golden record's key changed in this batch
+			}
+			cands = append(cands, id)
+		}
+		switch len(cands) {
+		case 0:
+			continue
+		case 1:
+			if other, ok := s.linkedIn[cands[0]]; ok && other != r.ID {
+				return nil, fmt.Sprintf("merge criterion %s = %q matches golden record %s, which is already linked to %s:%s %s; not linked (a duplicate in this system?)",
+					name, strings.ReplaceAll(val, "\x1f", ", "), cands[0], r.System, r.Datatype, other)
+			}
+			return s.goldens[cands[0]], ""
+		default:
+			sort.Strings(cands)
+			return nil, fmt.Sprintf("merge criterion %s = %q matches %d golden records (%s); not guessed",
+				name, strings.ReplaceAll(val, "\x1f", ", "), len(cands), strings.Join(cands, ", "))
+		}
+	}
+	return nil, ""
+}
+
+// candidates lists golden ids that may hold a key value.
+func (s *mergeState) candidates(name, val string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range s.keyHits[name][val] {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// index makes a golden record's current keys visible to the rest of the batch.
+func (s *mergeState) index(g *store.Golden) {
+	for name, v := range matchKeys(g.Props, s.criteria) {
+		byVal := s.keyHits[name]
+		if byVal == nil {
+			byVal = map[string][]string{}
+			s.keyHits[name] = byVal
+		}
+		byVal[v] = append(byVal[v], g.ID)
+	}
+}
+
+// mergeDelete applies the mapping's delete policy to a tombstone.
+func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, now time.Time) {
+	link := r
+	s.batch.Links = append(s.batch.Links, link)
+	if r.GoldenID == "" {
+		return
+	}
+	ev := store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deleted"}
+	switch m.Delete {
+	case mapping.DeleteUnlink:
+		s.batch.Links[len(s.batch.Links)-1].Excluded = true
+		ev.Action, ev.Detail = "unlinked", "deleted in the system; delete policy unlink: the link is cut, the golden record stays and is not re-created here"
+	case mapping.DeletePropagate:
+		g := s.goldens[r.GoldenID]
+		if g != nil && !g.Deleted {
+			g.Deleted, g.Dirty = true, true
+			s.touched[g.ID] = true
+		}
+		ev.Detail = "deleted in the system; delete policy propagate: the golden record is deleted and so are its linked records where the policy allows"
+	default:
+		ev.Detail = "deleted in the system; delete policy ignore: nothing propagates and the record is not re-created"
+	}
+	s.batch.Events = append(s.batch.Events, ev)
+}
+
+// failRecord counts a failed attempt for a record; once the retry limit is
+// reached it is parked as a dead letter and no longer retried until a new
+// version arrives.
+func (e *Engine) failRecord(s *mergeState, m *mapping.Mapping, r store.Record, stage, reason string, dead map[string]store.DeadLetter, now time.Time) {
+	s.rep.Failed++
+	dl := dead[stage+"\x00"+r.ID]
+	if dl.Attempts == 0 {
+		dl = store.DeadLetter{System: r.System, Datatype: r.Datatype, Ref: r.ID, Stage: stage, First: now}
+	}
+	dl.Attempts++
+	dl.Reason, dl.Last = reason, now
+	dl.Parked = dl.Attempts >= e.retryLimit() || stage == StageMap
+	s.batch.DeadLetters = append(s.batch.DeadLetters, dl)
+	action := "failed"
+	if dl.Parked {
+		action = "parked"
+		// Parked: stop retrying this version; a new version is merged afresh.
+		s.batch.Links = append(s.batch.Links, r)
+	}
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: action,
+		Detail: fmt.Sprintf("%s (attempt %d of %d)", reason, dl.Attempts, e.retryLimit())})
+}
+
+func (e *Engine) clearDead(s *mergeState, r store.Record, dead map[string]store.DeadLetter) {
+	for _, stage := range []string{StageMap, StageMerge} {
+		if dl, ok := dead[stage+"\x00"+r.ID]; ok {
+			s.batch.Cleared = append(s.batch.Cleared, dl)
+		}
+	}
+}
+
+// translateRefs replaces reference ids in the inputs by golden ids. It
+// returns, per record, why it has to wait ("" when it does not).
+func (e *Engine) translateRefs(ctx context.Context, system string, inputs []mapping.Input, errs []error) ([]string, error) {
+	unresolved := make([]string, len(inputs))
+	want := map[string]map[string]bool{} // datatype -> ids
+	for i, in := range inputs {
+		if errs[i] != nil {
+			continue
+		}
+		for _, ref := range in.Refs {
+			if want[ref.Datatype] == nil {
+				want[ref.Datatype] = map[string]bool{}
+			}
+			want[ref.Datatype][ref.ID] = true
+		}
+	}
+	found := map[string]map[string]store.Record{}
+	for dt, idset := range want {
+		recs, err := e.st.GetRecords(ctx, system, dt, sortedKeys(idset))
+		if err != nil {
+			return nil, stErr(err)
+		}
+		found[dt] = recs
+	}
+	for i, in := range inputs {
+		if errs[i] != nil {
+			continue
+		}
+		for _, prop := range sortedKeys(in.Refs) {
+			ref := in.Refs[prop]
+			rec, ok := found[ref.Datatype][ref.ID]
+			if !ok || rec.GoldenID == "" || rec.Excluded {
+				unresolved[i] = fmt.Sprintf("%s refers to %s:%s %s, which is not linked yet", prop, system, ref.Datatype, ref.ID)
+				break
+			}
+			in.Props[prop] = rec.GoldenID
+		}
+	}
+	return unresolved, nil
+}
+
+func (e *Engine) loadGoldens(ctx context.Context, s *mergeState, recs []store.Record) error {
+	var ids []string
+	for _, r := range recs {
+		if r.GoldenID != "" {
+			ids = append(ids, r.GoldenID)
+		}
+	}
+	return e.addGoldens(ctx, s, ids)
+}
+
+func (e *Engine) addGoldens(ctx context.Context, s *mergeState, ids []string) error {
+	var need []string
+	for _, id := range ids {
+		if _, ok := s.goldens[id]; !ok {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	gs, err := e.st.GetGoldens(ctx, need)
+	if err != nil {
+		return stErr(err)
+	}
+	for id, g := range gs {
+		g := g
+		s.goldens[id] = &g
+	}
+	return nil
+}
+
+// loadKeyHits looks up, for every unlinked record, the golden records that
+// hold its merge-key values, and which of them are already linked in this
+// system datatype.
+func (e *Engine) loadKeyHits(ctx context.Context, s *mergeState, m *mapping.Mapping, recs []store.Record, inputs []mapping.Input, errs []error) error {
+	if len(m.Merge) == 0 {
+		return nil
+	}
+	values := map[string]map[string]bool{}
+	for i, r := range recs {
+		if r.GoldenID != "" || r.Deleted || errs[i] != nil {
+			continue
+		}
+		for _, crit := range m.Merge {
+			if v, ok := keyValue(inputs[i].Props, crit); ok {
+				name := mapping.CriterionName(crit)
+				if values[name] == nil {
+					values[name] = map[string]bool{}
+				}
+				values[name][v] = true
+			}
+		}
+	}
+	var ids []string
+	for name, vs := range values {
+		hits, err := e.st.FindByKeys(ctx, s.typ, name, sortedKeys(vs))
+		if err != nil {
+			return stErr(err)
+		}
+		s.keyHits[name] = hits
+		for _, gids := range hits {
+			ids = append(ids, gids...)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := e.addGoldens(ctx, s, ids); err != nil {
+		return err
+	}
+	linked, err := e.st.RecordsForGoldens(ctx, ids)
+	if err != nil {
+		return stErr(err)
+	}
+	for gid, rs := range linked {
+		for _, r := range rs {
+			if r.System == m.System && r.Datatype == m.Datatype && !r.Excluded {
+				s.linkedIn[gid] = r.ID
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) deadLettersFor(ctx context.Context, m *mapping.Mapping, recs []store.Record) (map[string]store.DeadLetter, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	out := map[string]store.DeadLetter{}
+	for _, stage := range []string{StageMap, StageMerge} {
+		dls, err := e.st.GetDeadLetters(ctx, m.System, m.Datatype, stage, ids)
+		if err != nil {
+			return nil, stErr(err)
+		}
+		for ref, dl := range dls {
+			out[stage+"\x00"+ref] = dl
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) emit(evs []store.Event) {
+	if e.opt.OnEvent == nil {
+		return
+	}
+	for _, ev := range evs {
+		e.opt.OnEvent(ev)
+	}
+}

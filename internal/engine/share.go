@@ -1,0 +1,448 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/store"
+)
+
+// share writes the dirty golden records of a canonical type to every
+// datatype that takes them, batch by batch.
+func (e *Engine) share(ctx context.Context, typ string) (Report, error) {
+	var rep Report
+	var outs []*mapping.Mapping
+	for _, m := range e.maps.ForType(typ) {
+		if m.Writes() {
+			outs = append(outs, m)
+		}
+	}
+	after := ""
+	cursors := map[string]store.Cursor{}
+	for {
+		gs, err := e.st.DirtyGoldens(ctx, typ, after, e.batchSize())
+		if err != nil {
+			return rep, stErr(err)
+		}
+		if len(gs) == 0 {
+			return rep, nil
+		}
+		r, err := e.shareBatch(ctx, outs, gs, cursors)
+		rep.add(r)
+		if err != nil {
+			return rep, err
+		}
+		if len(gs) < e.batchSize() {
+			return rep, nil
+		}
+		after = gs[len(gs)-1].ID
+	}
+}
+
+// write is one planned write to one system record.
+type write struct {
+	g      *store.Golden
+	m      *mapping.Mapping
+	op     string // insert, update, delete
+	rec    store.Record
+	fields map[string]any // insert: all fields; update: the changed ones
+	intent store.Intent
+}
+
+type shareState struct {
+	batch  store.ShareBatch
+	rep    Report
+	done   map[string]bool // golden id -> every target is in sync
+	writes []write
+}
+
+func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden, cursors map[string]store.Cursor) (Report, error) {
+	now := e.opt.Now()
+	ids := make([]string, len(gs))
+	for i := range gs {
+		ids[i] = gs[i].ID
+	}
+	linked, err := e.st.RecordsForGoldens(ctx, ids)
+	if err != nil {
+		return Report{}, stErr(err)
+	}
+	intents, err := e.st.Intents(ctx, ids)
+	if err != nil {
+		return Report{}, stErr(err)
+	}
+	resolve, err := e.refResolver(ctx, outs, gs)
+	if err != nil {
+		return Report{}, err
+	}
+	dead := map[string]map[string]store.DeadLetter{}
+	for _, m := range outs {
+		dls, err := e.st.GetDeadLetters(ctx, m.System, m.Datatype, StageWrite, ids)
+		if err != nil {
+			return Report{}, stErr(err)
+		}
+		dead[m.Name()] = dls
+	}
+
+	s := &shareState{done: map[string]bool{}}
+	for i := range gs {
+		g := &gs[i]
+		s.done[g.ID] = true
+		for _, m := range outs {
+			if err := e.plan(ctx, s, m, g, linked[g.ID], intents[g.ID], dead[m.Name()][g.ID], resolve, cursors, now); err != nil {
+				return s.rep, err
+			}
+		}
+	}
+
+	// Announce every insert before any API call, in one transaction.
+	for _, w := range s.writes {
+		if w.op == "insert" {
+			if err := e.st.PutIntent(ctx, w.intent); err != nil {
+				return s.rep, stErr(err)
+			}
+		}
+	}
+	if err := e.crash(PointShareBeforeWrite); err != nil {
+		return s.rep, err
+	}
+	for i, w := range s.writes {
+		if err := ctx.Err(); err != nil {
+			return s.rep, err
+		}
+		if err := e.execute(ctx, s, w, dead[w.m.Name()][w.g.ID], now); err != nil {
+			return s.rep, err
+		}
+		if i < len(s.writes)-1 {
+			if err := e.crash(PointShareMidBatch); err != nil {
+				return s.rep, err
+			}
+		}
+	}
+	for id, ok := range s.done {
+		if ok {
+			s.batch.Clean = append(s.batch.Clean, id)
+		}
+	}
+	sort.Strings(s.batch.Clean)
+	if err := e.crash(PointShareCommit); err != nil {
+		return s.rep, err
+	}
+	if err := e.st.CommitShare(ctx, s.batch); err != nil {
+		return s.rep, stErr(err)
+	}
+	e.emit(s.batch.Events)
+	return s.rep, nil
+}
+
+// plan decides what one target datatype needs for one golden record.
+func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g *store.Golden, recs []store.Record,
+	intents []store.Intent, dl store.DeadLetter, resolve func(system string) mapping.Resolver, cursors map[string]store.Cursor, now time.Time) error {
+	var rec *store.Record
+	for i := range recs {
+		if recs[i].System == m.System && recs[i].Datatype == m.Datatype {
+			rec = &recs[i]
+			break
+		}
+	}
+	var intent *store.Intent
+	for i := range intents {
+		if intents[i].System == m.System && intents[i].Datatype == m.Datatype {
+			intent = &intents[i]
+			break
+		}
+	}
+	if rec != nil && intent != nil {
+		// The record we inserted came back through collect and was linked.
+		s.batch.IntentsDone = append(s.batch.IntentsDone, intent.ID)
+		intent = nil
+	}
+	if dl.Parked && !g.Updated.After(dl.Last) {
+		return nil // parked until the golden record changes again
+	}
+	ev := func(action, detail string) {
+		k := store.Key{System: m.System, Datatype: m.Datatype}
+		if rec != nil {
+			k = rec.Key
+		}
+		s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: k, Action: action, Detail: detail})
+	}
+
+	if g.Deleted {
+		if rec != nil && !rec.Deleted && !rec.Excluded && m.Delete == mapping.DeletePropagate {
+			s.writes = append(s.writes, write{g: g, m: m, op: "delete", rec: *rec})
+		}
+		return nil
+	}
+	if rec != nil && (rec.Deleted || rec.Excluded) {
+		return nil // deleted or unlinked there: never re-created
+	}
+	takes, err := m.Takes(g.Props)
+	if err != nil {
+		ev("failed", "condition: "+err.Error())
+		return nil
+	}
+	if !takes {
+		return nil
+	}
+	desired, unresolved, err := m.Out(g.Props, resolve(m.System))
+	if err != nil {
+		s.fail(e, m, g, dl, err.Error(), true, now)
+		return nil
+	}
+	if len(unresolved) > 0 {
+		s.done[g.ID] = false
+		s.rep.Deferred++
+		ev("deferred", fmt.Sprintf("waiting for %s to be linked in %s", strings.Join(unresolved, ", "), m.System))
+		return nil
+	}
+
+	if rec != nil {
+		if rec.Pending {
+			// A newer version waits to be merged: skip, and come back once
+			// it is (optimistic: never write over a change we have not seen).
+			s.done[g.ID] = false
+			return nil
+		}
+		changes := diff(desired, rec.Fields)
+		if len(changes) == 0 {
+			if dl.Attempts > 0 {
+				s.batch.Cleared = append(s.batch.Cleared, dl)
+			}
+			return nil
+		}
+		s.writes = append(s.writes, write{g: g, m: m, op: "update", rec: *rec, fields: changes})
+		return nil
+	}
+
+	if !m.Insert {
+		return nil
+	}
+	if intent != nil {
+		cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
+		if err != nil {
+			return err
+		}
+		if cur.Gen <= intent.Gen {
+			// An earlier insert may have happened: wait for a collect to
+			// bring it back and link it before trying again.
+			s.done[g.ID] = false
+			ev("deferred", "an earlier insert is not confirmed yet; waiting for the next read of "+m.Name())
+			return nil
+		}
+		// A complete read since then did not find it: the insert did not happen.
+		s.batch.IntentsDone = append(s.batch.IntentsDone, intent.ID)
+	}
+	cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
+	if err != nil {
+		return err
+	}
+	for f, v := range desired {
+		if mapping.IsEmpty(v) {
+			delete(desired, f)
+		}
+	}
+	s.writes = append(s.writes, write{g: g, m: m, op: "insert", fields: desired, intent: store.Intent{
+		ID: e.opt.NewID(), GoldenID: g.ID, System: m.System, Datatype: m.Datatype, Gen: cur.Gen, CreatedAt: now,
+	}})
+	return nil
+}
+
+// execute makes one API call and records its outcome.
+func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.DeadLetter, now time.Time) error {
+	conn := e.conns[w.m.System]
+	var err error
+	switch w.op {
+	case "insert":
+		var got connector.Record
+		got, err = conn.Insert(ctx, w.m.Datatype, w.fields)
+		if err == nil {
+			if err := e.crash(PointShareAfterInsert); err != nil {
+				return err
+			}
+			if got.Fields == nil {
+				got.Fields = w.fields
+			}
+			rec := store.Record{Key: store.Key{System: w.m.System, Datatype: w.m.Datatype, ID: got.ID}, GoldenID: w.g.ID,
+				Fields: got.Fields, Modified: got.Modified, Hash: connector.Hash(got.Fields)}
+			rec.FieldTimes = writtenTimes(w.m, w.g, nil, nil, got.Fields, w.fields, got.Modified, now)
+			rec.BasedOn = rec.Hash
+			s.batch.Written = append(s.batch.Written, rec)
+			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
+			s.rep.Inserted++
+			s.event(w, rec.Key, "inserted", "created in "+w.m.Name()+" from the golden record; linked", now)
+		} else if !connector.IsTemporary(err) {
+			// The system refused it: nothing was created.
+			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
+		}
+	case "update":
+		var got connector.Record
+		got, err = conn.Update(ctx, w.m.Datatype, w.rec.ID, w.fields, w.rec.Hash)
+		if err == nil {
+			if err := e.crash(PointShareAfterUpdate); err != nil {
+				return err
+			}
+			fields := got.Fields
+			if got.ID == "" || fields == nil {
+				fields = make(map[string]any, len(w.rec.Fields)+len(w.fields))
+				for k, v := range w.rec.Fields {
+					fields[k] = v
+				}
+				for k, v := range w.fields {
+					fields[k] = v
+				}
+			}
+			rec := w.rec
+			rec.Fields, rec.Hash = fields, connector.Hash(fields)
+			rec.BasedOn, rec.Pending = rec.Hash, false
+			if !got.Modified.IsZero() {
+				rec.Modified = got.Modified
+			}
+			rec.FieldTimes = writtenTimes(w.m, w.g, w.rec.Fields, w.rec.FieldTimes, fields, w.fields, rec.Modified, now)
+			s.batch.Written = append(s.batch.Written, rec)
+			s.rep.Updated++
+			s.event(w, rec.Key, "updated", "wrote "+strings.Join(sortedKeys(w.fields), ", "), now)
+		} else if errors.Is(err, connector.ErrConflict) {
+			s.rep.Conflicts++
+			s.done[w.g.ID] = false
+			s.event(w, w.rec.Key, "conflict", "the record changed since it was read; skipped, its change is merged first", now)
+			return nil
+		}
+	case "delete":
+		err = conn.Delete(ctx, w.m.Datatype, w.rec.ID)
+		if err == nil || errors.Is(err, connector.ErrNotFound) {
+			if err := e.crash(PointShareAfterDelete); err != nil {
+				return err
+			}
+			err = nil
+			rec := tombstone(w.rec, now, now)
+			rec.BasedOn, rec.Pending = rec.Hash, false
+			s.batch.Written = append(s.batch.Written, rec)
+			s.rep.Deleted++
+			s.event(w, rec.Key, "deleted", "deleted because the golden record was deleted (delete policy propagate)", now)
+		}
+	}
+	if err != nil {
+		s.fail(e, w.m, w.g, dl, fmt.Sprintf("%s %s: %v", w.op, w.m.Name(), err), !connector.IsTemporary(err), now)
+		return nil
+	}
+	if dl.Attempts > 0 {
+		s.batch.Cleared = append(s.batch.Cleared, dl)
+	}
+	return nil
+}
+
+func (s *shareState) event(w write, k store.Key, action, detail string, now time.Time) {
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: w.g.ID, Key: k, Action: action, Detail: detail})
+}
+
+// fail counts a failed write. Temporary failures are retried on later
+// cycles until the retry limit parks them; permanent ones park at once.
+// Either way the rest of the batch keeps flowing.
+func (s *shareState) fail(e *Engine, m *mapping.Mapping, g *store.Golden, dl store.DeadLetter, reason string, permanent bool, now time.Time) {
+	s.rep.Failed++
+	if dl.Attempts == 0 || dl.Parked {
+		dl = store.DeadLetter{System: m.System, Datatype: m.Datatype, Ref: g.ID, Stage: StageWrite, First: now}
+	}
+	dl.Attempts++
+	dl.Reason, dl.Last = reason, now
+	dl.Parked = permanent || dl.Attempts >= e.retryLimit()
+	s.batch.DeadLetters = append(s.batch.DeadLetters, dl)
+	action := "failed"
+	if dl.Parked {
+		action = "parked"
+	} else {
+		s.done[g.ID] = false
+	}
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: store.Key{System: m.System, Datatype: m.Datatype},
+		Action: action, Detail: fmt.Sprintf("%s (attempt %d of %d)", reason, dl.Attempts, e.retryLimit())})
+}
+
+// diff returns the desired fields that differ from the record's. An empty
+// desired value never overwrites a value the system has.
+func diff(desired, current map[string]any) map[string]any {
+	var out map[string]any
+	for f, v := range desired {
+		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) {
+			continue
+		}
+		if out == nil {
+			out = map[string]any{}
+		}
+		out[f] = v
+	}
+	return out
+}
+
+// writtenTimes gives the fields of a record we wrote their times: a field
+// we wrote carries the time of the golden value it came from (not the time
+// of our write, which would make an echo look newer than a real edit made
+// elsewhere in between); other fields keep their time or take the record's.
+func writtenTimes(m *mapping.Mapping, g *store.Golden, oldFields map[string]any, oldTimes map[string]time.Time,
+	fields, written map[string]any, mod, now time.Time) map[string]time.Time {
+	if mod.IsZero() {
+		mod = now
+	}
+	times := fieldTimes(oldFields, oldTimes, fields, mod, oldFields != nil)
+	for _, r := range m.Rows {
+		if _, ok := written[r.Field]; ok {
+			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() {
+				times[r.Field] = p.Time
+			}
+		}
+	}
+	return times
+}
+
+func (e *Engine) cursor(ctx context.Context, cache map[string]store.Cursor, system, datatype string) (store.Cursor, error) {
+	k := system + ":" + datatype
+	if c, ok := cache[k]; ok {
+		return c, nil
+	}
+	c, err := e.st.GetCursor(ctx, system, datatype)
+	if err != nil {
+		return c, stErr(err)
+	}
+	cache[k] = c
+	return c, nil
+}
+
+// refResolver loads the links of every golden record the batch refers to
+// and returns, per target system, a resolver from golden id to record id.
+func (e *Engine) refResolver(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden) (func(system string) mapping.Resolver, error) {
+	want := map[string]bool{}
+	for _, m := range outs {
+		for _, r := range m.Rows {
+			if r.Ref == "" || !r.Writes() {
+				continue
+			}
+			for i := range gs {
+				if v, ok := gs[i].Props[r.Property].(string); ok && v != "" {
+					want[v] = true
+				}
+			}
+		}
+	}
+	var linked map[string][]store.Record
+	if len(want) > 0 {
+		var err error
+		if linked, err = e.st.RecordsForGoldens(ctx, sortedKeys(want)); err != nil {
+			return nil, stErr(err)
+		}
+	}
+	return func(system string) mapping.Resolver {
+		return func(datatype, goldenID string) (string, bool) {
+			for _, r := range linked[goldenID] {
+				if r.System == system && r.Datatype == datatype && !r.Deleted && !r.Excluded {
+					return r.ID, true
+				}
+			}
+			return "", false
+		}
+	}, nil
+}

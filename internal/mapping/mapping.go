@@ -1,0 +1,272 @@
+// Package mapping compiles the configuration's mappings into the functions
+// the engine runs: a system record's fields into canonical properties (map
+// in) and a golden record's properties into a system's fields (map out),
+// with conditions, merge keys and reference fields. The same compiled spec
+// is what documentation and QA views are built from. It does no I/O.
+package mapping
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/concordsync/concord/internal/canonical"
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/transform"
+)
+
+// Directions.
+const (
+	Both = "both"
+	In   = "in"
+	Out  = "out"
+)
+
+// Delete policies.
+const (
+	DeleteIgnore    = "ignore"
+	DeleteUnlink    = "unlink"
+	DeletePropagate = "propagate"
+)
+
+// Row is one compiled property row.
+type Row struct {
+	Field     string
+	Property  string
+	Type      string
+	Direction string
+	Ref       string // datatype of the same system the field's id refers to
+	in, out   *transform.Program
+}
+
+// Reads tells whether the row feeds the hub.
+func (r *Row) Reads() bool { return r.Direction != Out }
+
+// Writes tells whether the row is written to the system.
+func (r *Row) Writes() bool { return r.Direction != In }
+
+// Lines is the compiled child-line mapping of a datatype.
+type Lines struct {
+	Field       string // nested array field
+	Datatype    string // separate datatype
+	ParentField string
+	IDField     string
+	Rows        []Row
+}
+
+// Mapping is one compiled datatype mapping.
+type Mapping struct {
+	System    string
+	Datatype  string
+	Canonical string
+	Direction string
+	Insert    bool
+	Delete    string
+	Merge     [][]string
+	Schedule  time.Duration
+	FullScan  time.Duration
+	Rows      []Row
+	Lines     *Lines
+	typ       *canonical.Type
+	when      *transform.Program
+	filter    *transform.Program
+}
+
+// Name is "system:datatype".
+func (m *Mapping) Name() string { return m.System + ":" + m.Datatype }
+
+// Reads tells whether the datatype's records feed the hub.
+func (m *Mapping) Reads() bool { return m.Direction != Out }
+
+// Writes tells whether the hub writes to the datatype.
+func (m *Mapping) Writes() bool { return m.Direction != In }
+
+// Set is every compiled mapping of a configuration.
+type Set struct {
+	Model    canonical.Model
+	Mappings []*Mapping
+	// Order lists canonical types so that referenced types come first.
+	Order []string
+	// Criteria are, per canonical type, every merge criterion any mapping of
+	// the type uses, by name (properties joined with "+").
+	Criteria map[string]map[string][]string
+	bySysDT  map[string]*Mapping
+}
+
+// Compile turns a validated configuration into a Set.
+func Compile(cfg *config.Config) (*Set, error) {
+	s := &Set{
+		Model:    canonical.With(cfg.Canonical),
+		Criteria: map[string]map[string][]string{},
+		bySysDT:  map[string]*Mapping{},
+	}
+	for i, cm := range cfg.Mappings {
+		m, err := compileMapping(cfg, cm)
+		if err != nil {
+			return nil, fmt.Errorf("mappings[%d] (%s:%s): %w", i, cm.System, cm.Datatype, err)
+		}
+		if t, ok := s.Model[m.Canonical]; ok {
+			m.typ = &t
+		} else {
+			return nil, fmt.Errorf("mappings[%d] (%s:%s): unknown canonical type %q", i, cm.System, cm.Datatype, cm.Canonical)
+		}
+		s.Mappings = append(s.Mappings, m)
+		s.bySysDT[m.Name()] = m
+		crit := s.Criteria[m.Canonical]
+		if crit == nil {
+			crit = map[string][]string{}
+			s.Criteria[m.Canonical] = crit
+		}
+		for _, c := range m.Merge {
+			crit[CriterionName(c)] = c
+		}
+	}
+	order, err := typeOrder(s.Model, s.Mappings)
+	if err != nil {
+		return nil, err
+	}
+	s.Order = order
+	return s, nil
+}
+
+func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
+	m := &Mapping{
+		System: cm.System, Datatype: cm.Datatype, Canonical: cm.Canonical,
+		Direction: or(cm.Direction, Both), Insert: cm.Insert == nil || *cm.Insert,
+		Delete: or(cm.Delete, DeleteIgnore), Merge: cm.Merge,
+		Schedule: cm.Schedule.Duration, FullScan: cm.FullScan.Duration,
+	}
+	if m.Schedule == 0 {
+		m.Schedule = cfg.Systems[cm.System].Schedule.Duration
+	}
+	var err error
+	if cm.When != "" {
+		if m.when, err = transform.Compile(cm.When, transform.When); err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+	}
+	if cm.Filter != "" {
+		if m.filter, err = transform.Compile(cm.Filter, transform.Filter); err != nil {
+			return nil, fmt.Errorf("filter: %w", err)
+		}
+	}
+	if m.Rows, err = compileRows(cm.Properties); err != nil {
+		return nil, err
+	}
+	if cm.Lines != nil {
+		l := &Lines{Field: cm.Lines.Field, Datatype: cm.Lines.Datatype, ParentField: cm.Lines.ParentField, IDField: cm.Lines.IDField}
+		if l.Rows, err = compileRows(cm.Lines.Properties); err != nil {
+			return nil, fmt.Errorf("lines: %w", err)
+		}
+		m.Lines = l
+	}
+	return m, nil
+}
+
+func compileRows(rows []config.PropertyMap) ([]Row, error) {
+	out := make([]Row, 0, len(rows))
+	for i, p := range rows {
+		r := Row{Field: p.Field, Property: p.Property, Type: or(p.Type, "string"), Direction: or(p.Direction, Both), Ref: p.Ref}
+		var err error
+		if p.In != "" {
+			if r.in, err = transform.Compile(p.In, transform.In); err != nil {
+				return nil, fmt.Errorf("properties[%d].in: %w", i, err)
+			}
+		}
+		if p.Out != "" {
+			if r.out, err = transform.Compile(p.Out, transform.Out); err != nil {
+				return nil, fmt.Errorf("properties[%d].out: %w", i, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Lookup returns the mapping of a system datatype.
+func (s *Set) Lookup(system, datatype string) (*Mapping, bool) {
+	m, ok := s.bySysDT[system+":"+datatype]
+	return m, ok
+}
+
+// ForType lists the mappings of a canonical type, in configuration order.
+func (s *Set) ForType(typ string) []*Mapping {
+	var out []*Mapping
+	for _, m := range s.Mappings {
+		if m.Canonical == typ {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// CriterionName names a merge criterion.
+func CriterionName(props []string) string { return strings.Join(props, "+") }
+
+// typeOrder sorts the canonical types that have mappings so that a type
+// comes after every type it references.
+func typeOrder(model canonical.Model, ms []*Mapping) ([]string, error) {
+	used := map[string]bool{}
+	for _, m := range ms {
+		used[m.Canonical] = true
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var order []string
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(n string, path []string) error
+	visit = func(n string, path []string) error {
+		switch state[n] {
+		case 2:
+			return nil
+		case 1:
+			// A cycle of references: keep going; deferral handles it at run time.
+			return nil
+		}
+		state[n] = 1
+		t := model[n]
+		deps := refsOf(t)
+		for _, d := range deps {
+			if used[d] && d != n {
+				if err := visit(d, append(path, n)); err != nil {
+					return err
+				}
+			}
+		}
+		state[n] = 2
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n, nil); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+func refsOf(t canonical.Type) []string {
+	var out []string
+	for _, props := range []map[string]canonical.Property{t.Properties, t.Lines} {
+		for _, p := range props {
+			if p.Type == "reference" && p.Ref != "" {
+				out = append(out, p.Ref)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (m *Mapping) model() *canonical.Type { return m.typ }

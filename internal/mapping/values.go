@@ -1,0 +1,339 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/concordsync/concord/internal/transform"
+)
+
+// RefValue is a reference field's system id before translation.
+type RefValue struct {
+	Datatype string
+	ID       string
+}
+
+// Input is a record mapped into canonical properties.
+type Input struct {
+	Props map[string]any
+	Times map[string]time.Time
+	// Refs holds, per reference property, the system id to translate into a
+	// golden id. Props holds nil for them until the engine translates.
+	Refs map[string]RefValue
+}
+
+// Keep evaluates the mapping's filter on a system record.
+func (m *Mapping) Keep(fields map[string]any) (bool, error) {
+	if m.filter == nil {
+		return true, nil
+	}
+	return m.filter.Test(transform.Filter, transform.Vars{Record: fields})
+}
+
+// Takes evaluates the mapping's `when` condition on a golden record.
+func (m *Mapping) Takes(golden map[string]any) (bool, error) {
+	if m.when == nil {
+		return true, nil
+	}
+	return m.when.Test(transform.When, transform.Vars{Golden: golden})
+}
+
+// In maps a record's fields to canonical properties. times gives each
+// field's modification time; fields without one get modified.
+func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified time.Time) (Input, error) {
+	in := Input{Props: map[string]any{}, Times: map[string]time.Time{}}
+	for i := range m.Rows {
+		r := &m.Rows[i]
+		if !r.Reads() {
+			continue
+		}
+		v, err := r.mapIn(fields, m.propType(r.Property, false))
+		if err != nil {
+			return Input{}, fmt.Errorf("field %q → %s: %w", r.Field, r.Property, err)
+		}
+		t, ok := times[r.Field]
+		if !ok || t.IsZero() {
+			t = modified
+		}
+		in.Times[r.Property] = t
+		if r.Ref != "" {
+			in.Props[r.Property] = nil
+			if !IsEmpty(v) {
+				if in.Refs == nil {
+					in.Refs = map[string]RefValue{}
+				}
+				in.Refs[r.Property] = RefValue{Datatype: r.Ref, ID: idString(v)}
+			}
+			continue
+		}
+		in.Props[r.Property] = v
+	}
+	return in, nil
+}
+
+func (r *Row) mapIn(fields map[string]any, typ string) (any, error) {
+	v := fields[r.Field]
+	if r.in != nil {
+		out, err := r.in.Eval(transform.In, transform.Vars{Value: v, Record: fields})
+		if err != nil {
+			return nil, err
+		}
+		v = out
+	}
+	if r.Ref != "" {
+		return v, nil
+	}
+	return Coerce(v, typ)
+}
+
+// Resolver translates a golden id in a reference property into the id of the
+// linked record in the given datatype of the target system.
+type Resolver func(datatype, goldenID string) (id string, ok bool)
+
+// Out maps golden properties to the fields this mapping writes. Reference
+// properties that cannot be resolved yet are listed in unresolved.
+func (m *Mapping) Out(golden map[string]any, resolve Resolver) (fields map[string]any, unresolved []string, err error) {
+	fields = make(map[string]any, len(m.Rows))
+	for i := range m.Rows {
+		r := &m.Rows[i]
+		if !r.Writes() {
+			continue
+		}
+		v := golden[r.Property]
+		if r.Ref != "" && !IsEmpty(v) {
+			id, ok := resolve(r.Ref, fmt.Sprint(v))
+			if !ok {
+				unresolved = append(unresolved, r.Property)
+				continue
+			}
+			v = id
+		}
+		if r.out != nil {
+			if v, err = r.out.Eval(transform.Out, transform.Vars{Value: v, Golden: golden}); err != nil {
+				return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
+			}
+		}
+		if r.Ref == "" {
+			if v, err = Coerce(v, r.Type); err != nil {
+				return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
+			}
+		}
+		fields[r.Field] = v
+	}
+	return fields, unresolved, nil
+}
+
+func (m *Mapping) propType(prop string, lines bool) string {
+	t := m.model()
+	if t == nil {
+		return "string"
+	}
+	props := t.Properties
+	if lines {
+		props = t.Lines
+	}
+	if p, ok := props[prop]; ok {
+		return p.Type
+	}
+	return "string"
+}
+
+func idString(v any) string {
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+	case json.Number:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+// IsEmpty tells whether a value counts as empty: nil, blank string, empty
+// list or object. An empty value never overwrites a non-empty one.
+func IsEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return strings.TrimSpace(x) == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// Coerce converts a value to a data type. Empty values become nil.
+func Coerce(v any, typ string) (any, error) {
+	if IsEmpty(v) {
+		return nil, nil
+	}
+	switch typ {
+	case "", "string", "reference":
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case float64, int, int64, json.Number:
+			return idString(x), nil
+		case bool:
+			return strconv.FormatBool(x), nil
+		case time.Time:
+			return x.UTC().Format(time.RFC3339), nil
+		}
+		return v, nil
+	case "number", "integer":
+		f, err := toFloat(v)
+		if err != nil {
+			return nil, err
+		}
+		if typ == "integer" {
+			return math.Round(f), nil
+		}
+		return f, nil
+	case "boolean":
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(x))
+			if err != nil {
+				return nil, fmt.Errorf("expected a boolean, got %q", x)
+			}
+			return b, nil
+		case float64:
+			return x != 0, nil
+		}
+		return nil, fmt.Errorf("expected a boolean, got %T", v)
+	case "date", "datetime":
+		t, err := toTime(v)
+		if err != nil {
+			return nil, err
+		}
+		if typ == "date" {
+			return t.Format("2006-01-02"), nil
+		}
+		return t.UTC().Format(time.RFC3339), nil
+	}
+	return v, nil
+}
+
+func toFloat(v any) (float64, error) {
+	switch x := v.(type) {
+	case float64:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case int32:
+		return float64(x), nil
+	case json.Number:
+		return x.Float64()
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return 0, fmt.Errorf("expected a number, got %q", x)
+		}
+		return f, nil
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, fmt.Errorf("expected a number, got %T", v)
+}
+
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+
+func toTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, nil
+	case string:
+		s := strings.TrimSpace(x)
+		if strings.HasPrefix(s, "/Date(") && strings.HasSuffix(s, ")/") {
+			ms, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(s, "/Date("), ")/"), 10, 64)
+			if err == nil {
+				return time.UnixMilli(ms).UTC(), nil
+			}
+		}
+		for _, l := range timeLayouts {
+			if t, err := time.Parse(l, s); err == nil {
+				return t, nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("expected a date, got %q", x)
+	case float64:
+		return time.UnixMilli(int64(x)).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("expected a date, got %T", v)
+}
+
+// Equal compares two canonical or field values: empties are equal to each
+// other, numbers compare by value whatever their Go type.
+func Equal(a, b any) bool {
+	ea, eb := IsEmpty(a), IsEmpty(b)
+	if ea || eb {
+		return ea && eb
+	}
+	if fa, err := toFloatStrict(a); err == nil {
+		if fb, err := toFloatStrict(b); err == nil {
+			return fa == fb
+		}
+		return false
+	}
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range x {
+			if !Equal(v, y[k]) {
+				return false
+			}
+		}
+		for k, v := range y {
+			if _, ok := x[k]; !ok && !IsEmpty(v) {
+				return false
+			}
+		}
+		return true
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func toFloatStrict(v any) (float64, error) {
+	switch v.(type) {
+	case float64, float32, int, int64, int32, json.Number:
+		return toFloat(v)
+	}
+	return 0, fmt.Errorf("not a number")
+}
