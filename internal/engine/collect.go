@@ -17,8 +17,9 @@ import (
 // content hash drops what was already stored. Deletions are held back to
 // the end so the circuit breaker can refuse a listing that would delete far
 // more than it should.
-func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype string) (Report, error) {
+func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error) {
 	var rep Report
+	datatype := m.Datatype
 	conn := e.conns[m.System]
 	cur, err := e.st.GetCursor(ctx, m.System, datatype)
 	if err != nil {
@@ -29,8 +30,6 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype strin
 	if full {
 		scanGen = cur.ScanGen + 1
 	}
-	// filter applies to the parent datatype only; lines follow their parent.
-	filter := datatype == m.Datatype
 
 	var deletions []store.Record
 	cursor := cur.Value
@@ -40,7 +39,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype strin
 		if err != nil {
 			return rep, fmt.Errorf("list: %w", err)
 		}
-		versions, seen, dels, err := e.diffPage(ctx, m, datatype, page.Records, filter, full)
+		versions, seen, dels, err := e.diffPage(ctx, m, page.Records, full)
 		if err != nil {
 			return rep, err
 		}
@@ -63,6 +62,9 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype strin
 		}
 		if err := e.crash(PointCollectPage); err != nil {
 			return rep, err
+		}
+		if e.stopping() {
+			return rep, nil // the cursor stays; the next cycle reads again
 		}
 		req.PageToken = page.NextPageToken
 	}
@@ -106,7 +108,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping, datatype strin
 // diffPage compares a page with the stored versions. It returns the new or
 // changed versions, the ids of unchanged records (for a full scan), and
 // tombstones, which are held back until the listing completes.
-func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, datatype string, recs []connector.Record, filter, full bool) (versions []store.Record, seen []string, dels []store.Record, err error) {
+func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool) (versions []store.Record, seen []string, dels []store.Record, err error) {
 	if len(recs) == 0 {
 		return nil, nil, nil, nil
 	}
@@ -114,7 +116,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, datatype stri
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
-	stored, err := e.st.GetRecords(ctx, m.System, datatype, ids)
+	stored, err := e.st.GetRecords(ctx, m.System, m.Datatype, ids)
 	if err != nil {
 		return nil, nil, nil, stErr(err)
 	}
@@ -128,7 +130,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, datatype stri
 			}
 			continue
 		}
-		if filter && !known {
+		if !known {
 			keep, ferr := m.Keep(r.Fields)
 			if ferr != nil || !keep {
 				continue // not part of the flow; a filter error is a skip, not a stop
@@ -142,7 +144,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, datatype stri
 			continue
 		}
 		v := store.Record{
-			Key:      store.Key{System: m.System, Datatype: datatype, ID: r.ID},
+			Key:      store.Key{System: m.System, Datatype: m.Datatype, ID: r.ID},
 			Hash:     h,
 			Fields:   r.Fields,
 			Modified: r.Modified,

@@ -27,15 +27,15 @@ var ErrCrash = errors.New("simulated crash")
 
 // Crash points the simulation injects crashes at.
 const (
-	PointCollectPage      = "collect.after-page"       // a page is stored, the listing not finished
-	PointCollectDone      = "collect.before-cursor"    // all pages read, cursor not yet saved
-	PointMergeBatch       = "merge.before-commit"      // a merge batch computed, not committed
-	PointShareBeforeWrite = "share.before-write"       // intents stored, API calls not made
-	PointShareAfterInsert = "share.after-insert"       // insert made, link not stored
-	PointShareAfterUpdate = "share.after-update"       // update made, new version not stored
-	PointShareMidBatch    = "share.mid-batch"          // some writes of a batch made
-	PointShareAfterDelete = "share.after-delete"       // delete made, not stored
-	PointShareCommit      = "share.before-commit"      // batch done, not committed
+	PointCollectPage      = "collect.after-page"    // a page is stored, the listing not finished
+	PointCollectDone      = "collect.before-cursor" // all pages read, cursor not yet saved
+	PointMergeBatch       = "merge.before-commit"   // a merge batch computed, not committed
+	PointShareBeforeWrite = "share.before-write"    // intents stored, API calls not made
+	PointShareAfterInsert = "share.after-insert"    // insert made, link not stored
+	PointShareAfterUpdate = "share.after-update"    // update made, new version not stored
+	PointShareMidBatch    = "share.mid-batch"       // some writes of a batch made
+	PointShareAfterDelete = "share.after-delete"    // delete made, not stored
+	PointShareCommit      = "share.before-commit"   // batch done, not committed
 )
 
 // Options tune an Engine.
@@ -62,7 +62,18 @@ type Engine struct {
 	opt   Options
 	log   *slog.Logger
 
-	mu sync.Mutex // serialises cycles
+	mu   sync.Mutex      // serialises cycles
+	stop <-chan struct{} // closed when the running cycle must stop early
+}
+
+// stopping tells whether the cycle in progress was asked to stop.
+func (e *Engine) stopping() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // BreakerAccepted is the breaker state an operator sets to let the next
@@ -175,15 +186,21 @@ type Due func(m *mapping.Mapping) bool
 // first. A failing system datatype is reported and skipped; the others keep
 // flowing. Only a crash (or a cancelled context) aborts the cycle.
 func (e *Engine) SyncOnce(ctx context.Context) (Report, error) {
-	return e.Cycle(ctx, nil)
+	return e.Cycle(ctx, nil, nil)
 }
 
-// Cycle runs one cycle, collecting only the mappings due says.
-func (e *Engine) Cycle(ctx context.Context, due Due) (Report, error) {
+// Cycle runs one cycle, collecting only the mappings due says. When stop is
+// closed the cycle finishes the write in flight, commits what it did and
+// returns early; nothing is lost, the rest is done by the next cycle.
+func (e *Engine) Cycle(ctx context.Context, due Due, stop <-chan struct{}) (Report, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.stop = stop
 	var rep Report
 	for _, typ := range e.maps.Order {
+		if e.stopping() {
+			break
+		}
 		r, err := e.syncType(ctx, typ, due)
 		rep.add(r)
 		if err != nil {
@@ -200,16 +217,14 @@ func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, err
 		if due != nil && !due(m) {
 			continue
 		}
-		for _, dt := range collectTargets(m) {
-			r, err := e.collect(ctx, m, dt)
-			rep.add(r)
-			if err != nil {
-				if fatal(ctx, err) {
-					return rep, err
-				}
-				rep.Errors = append(rep.Errors, fmt.Errorf("collect %s:%s: %w", m.System, dt, err))
-				e.log.Warn("collect failed", "system", m.System, "datatype", dt, "err", err)
+		r, err := e.collect(ctx, m)
+		rep.add(r)
+		if err != nil {
+			if fatal(ctx, err) {
+				return rep, err
 			}
+			rep.Errors = append(rep.Errors, fmt.Errorf("collect %s: %w", m.Name(), err))
+			e.log.Warn("collect failed", "system", m.System, "datatype", m.Datatype, "err", err)
 		}
 	}
 	for _, m := range ms {
@@ -231,16 +246,6 @@ func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, err
 		rep.Errors = append(rep.Errors, fmt.Errorf("share %s: %w", typ, err))
 	}
 	return rep, nil
-}
-
-// collectTargets lists the datatypes a mapping reads: its own and, for
-// lines in a separate datatype, the lines datatype.
-func collectTargets(m *mapping.Mapping) []string {
-	out := []string{m.Datatype}
-	if m.Lines != nil && m.Lines.Datatype != "" {
-		out = append(out, m.Lines.Datatype)
-	}
-	return out
 }
 
 // fatal tells whether an error must abort the cycle: a crash, a cancelled

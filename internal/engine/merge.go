@@ -21,13 +21,6 @@ const (
 // merge merges the pending records of one mapping, batch by batch.
 func (e *Engine) merge(ctx context.Context, m *mapping.Mapping) (Report, error) {
 	var rep Report
-	if m.Lines != nil && m.Lines.Datatype != "" {
-		r, err := e.mergeLines(ctx, m)
-		rep.add(r)
-		if err != nil {
-			return rep, err
-		}
-	}
 	after := ""
 	for {
 		recs, err := e.st.PendingRecords(ctx, m.System, m.Datatype, after, e.batchSize())
@@ -42,7 +35,7 @@ func (e *Engine) merge(ctx context.Context, m *mapping.Mapping) (Report, error) 
 		if err != nil {
 			return rep, err
 		}
-		if len(recs) < e.batchSize() {
+		if len(recs) < e.batchSize() || e.stopping() {
 			return rep, nil
 		}
 		after = recs[len(recs)-1].ID

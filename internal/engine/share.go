@@ -38,7 +38,7 @@ func (e *Engine) share(ctx context.Context, typ string) (Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		if len(gs) < e.batchSize() {
+		if len(gs) < e.batchSize() || e.stopping() {
 			return rep, nil
 		}
 		after = gs[len(gs)-1].ID
@@ -115,6 +115,14 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		if err := ctx.Err(); err != nil {
 			return s.rep, err
 		}
+		if e.stopping() {
+			// Leave the remaining writes to the next cycle; intents of
+			// inserts not made are resolved by it.
+			for _, rest := range s.writes[i:] {
+				s.done[rest.g.ID] = false
+			}
+			break
+		}
 		if err := e.execute(ctx, s, w, dead[w.m.Name()][w.g.ID], now); err != nil {
 			return s.rep, err
 		}
@@ -137,7 +145,53 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		return s.rep, stErr(err)
 	}
 	e.emit(s.batch.Events)
-	return s.rep, nil
+	return s.rep, e.redirtyLines(ctx, gs)
+}
+
+// redirtyLines marks the lines of shared parent records for sharing: a
+// parent that was just inserted into (or linked in) a system makes its lines
+// resolvable there.
+func (e *Engine) redirtyLines(ctx context.Context, parents []store.Golden) error {
+	if len(parents) == 0 {
+		return nil
+	}
+	lt := mapping.LinesType(parents[0].Type)
+	if _, ok := e.maps.Criteria[lt]; !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(parents))
+	for i := range parents {
+		if k, ok := keyValue(map[string]any{mapping.ParentProperty: parents[i].ID}, []string{mapping.ParentProperty}); ok {
+			keys = append(keys, k)
+		}
+	}
+	hits, err := e.st.FindByKeys(ctx, lt, mapping.ParentProperty, keys)
+	if err != nil {
+		return stErr(err)
+	}
+	var ids []string
+	for _, gids := range hits {
+		ids = append(ids, gids...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	lines, err := e.st.GetGoldens(ctx, ids)
+	if err != nil {
+		return stErr(err)
+	}
+	var b store.MergeBatch
+	for _, id := range sortedKeys(lines) {
+		l := lines[id]
+		if !l.Dirty && !l.Deleted {
+			l.Dirty = true
+			b.Goldens = append(b.Goldens, l)
+		}
+	}
+	if len(b.Goldens) == 0 {
+		return nil
+	}
+	return stErr(e.st.CommitMerge(ctx, b))
 }
 
 // plan decides what one target datatype needs for one golden record.
@@ -193,6 +247,11 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	desired, unresolved, err := m.Out(g.Props, resolve(m.System))
 	if err != nil {
 		s.fail(e, m, g, dl, err.Error(), true, now)
+		return nil
+	}
+	if len(unresolved) == 1 && unresolved[0] == mapping.ParentProperty {
+		// The parent is not (yet) in this datatype's system: sharing the
+		// parent there brings its lines along (see redirtyLines).
 		return nil
 	}
 	if len(unresolved) > 0 {

@@ -113,6 +113,14 @@ func Compile(cfg *config.Config) (*Set, error) {
 		}
 		s.Mappings = append(s.Mappings, m)
 		s.bySysDT[m.Name()] = m
+		if m.Lines != nil {
+			lm, err := s.linesMapping(m)
+			if err != nil {
+				return nil, fmt.Errorf("mappings[%d] (%s:%s) lines: %w", i, cm.System, cm.Datatype, err)
+			}
+			s.Mappings = append(s.Mappings, lm)
+			s.bySysDT[lm.Name()] = lm
+		}
 		crit := s.Criteria[m.Canonical]
 		if crit == nil {
 			crit = map[string][]string{}
@@ -206,6 +214,51 @@ func (s *Set) ForType(typ string) []*Mapping {
 		}
 	}
 	return out
+}
+
+// ParentProperty is the property of a line that refers to its parent.
+const ParentProperty = "_parent"
+
+// LinesType names the canonical type of a type's lines ("order.lines").
+func LinesType(typ string) string { return typ + ".lines" }
+
+// linesMapping turns the lines of a mapping kept in a separate datatype
+// into a mapping of their own: each line is a record of the canonical type
+// "<type>.lines" whose _parent property refers to the parent golden record.
+// Collect, merge, intents, references and delete policies then work for
+// lines exactly as for any record, and a change to a line becomes a line
+// insert, update or delete in the other systems.
+func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
+	if m.Lines.Datatype == "" {
+		return nil, fmt.Errorf("lines nested in field %q are not supported yet; map them as a separate datatype", m.Lines.Field)
+	}
+	lt := LinesType(m.Canonical)
+	if _, ok := s.Model[lt]; !ok {
+		parent := s.Model[m.Canonical]
+		props := map[string]canonical.Property{ParentProperty: {Type: "reference", Ref: m.Canonical, Description: "the parent record"}}
+		for n, p := range parent.Lines {
+			props[n] = p
+		}
+		s.Model[lt] = canonical.Type{Properties: props}
+	}
+	t := s.Model[lt]
+	rows := append([]Row{{Field: m.Lines.ParentField, Property: ParentProperty, Type: "reference", Direction: Both, Ref: m.Datatype}}, m.Lines.Rows...)
+	lm := &Mapping{
+		System: m.System, Datatype: m.Lines.Datatype, Canonical: lt,
+		Direction: m.Direction, Insert: m.Insert, Delete: DeletePropagate,
+		Merge:    [][]string{{ParentProperty, "product"}},
+		Schedule: m.Schedule, FullScan: m.FullScan, Rows: rows, typ: &t,
+	}
+	if _, ok := t.Properties["product"]; !ok {
+		lm.Merge = nil
+	}
+	// The _parent key is not a merge criterion; it indexes a parent's lines
+	// so that sharing a parent can bring its lines along.
+	s.Criteria[lt] = map[string][]string{ParentProperty: {ParentProperty}}
+	for _, c := range lm.Merge {
+		s.Criteria[lt][CriterionName(c)] = c
+	}
+	return lm, nil
 }
 
 // CriterionName names a merge criterion.

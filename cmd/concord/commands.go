@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/demo"
+	"github.com/concordsync/concord/internal/engine"
+	"github.com/concordsync/concord/internal/runner"
+	"github.com/concordsync/concord/internal/store"
+	"github.com/spf13/cobra"
+)
+
+type loader func() (*config.Config, error)
+
+func validateCmd(load loader) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration and report every error with file:line:column and field path",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d systems, %d mappings)\n", cfg.File, len(cfg.Systems), len(cfg.Mappings))
+			return nil
+		},
+	}
+}
+
+func open(cmd *cobra.Command, load loader) (*runner.Runner, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return runner.Open(cmd.Context(), cfg, engine.Options{Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+}
+
+func syncCmd(load loader) *cobra.Command {
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "sync --once",
+		Short: "Run one sync cycle over every datatype and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !once {
+				return fmt.Errorf("sync needs --once; use `concord run` to keep syncing on schedule")
+			}
+			r, err := open(cmd, load)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			rep, err := r.Engine.Cycle(context.WithoutCancel(cmd.Context()), nil, cmd.Context().Done())
+			if err != nil {
+				return err
+			}
+			printReport(cmd.OutOrStdout(), rep)
+			if len(rep.Errors) > 0 {
+				return fmt.Errorf("%d datatype(s) could not be synced", len(rep.Errors))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "run one cycle and exit")
+	return cmd
+}
+
+func printReport(w io.Writer, rep engine.Report) {
+	fmt.Fprintf(w, "collected %d changed records (%d unchanged), merged %d, created %d golden records\n",
+		rep.Collected, rep.Unchanged, rep.Merged, rep.Created)
+	fmt.Fprintf(w, "inserted %d, updated %d, deleted %d; %d conflicts skipped, %d deferred, %d failed\n",
+		rep.Inserted, rep.Updated, rep.Deleted, rep.Conflicts, rep.Deferred, rep.Failed)
+	for _, b := range rep.BreakerHit {
+		fmt.Fprintf(w, "circuit breaker tripped for %s: see `concord status`\n", b)
+	}
+	for _, e := range rep.Errors {
+		fmt.Fprintf(w, "error: %v\n", e)
+	}
+}
+
+func runCmd(load loader) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Keep syncing on each datatype's schedule until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := open(cmd, load)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			slog.Info("concord running; stop with Ctrl-C", "config", r.Config.File)
+			err = r.Run(cmd.Context())
+			slog.Info("concord stopped")
+			return err
+		},
+	}
+}
+
+func statusCmd(load loader) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Per system datatype: records, linked, pending inserts, dead letters, last successful collect",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rows, err := st.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows = withConfigured(cfg, rows)
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SYSTEM\tDATATYPE\tRECORDS\tLINKED\tPENDING\tPENDING INSERTS\tDEAD LETTERS\tLAST COLLECT\tBREAKER")
+			for _, s := range rows {
+				last := "never"
+				if !s.LastSuccess.IsZero() {
+					last = s.LastSuccess.Local().Format(time.DateTime)
+				}
+				br := "closed"
+				if s.Breaker != "" {
+					br = s.Breaker
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.System, s.Datatype, s.Records, s.Linked, s.Pending, s.PendingInserts, s.DeadLetters, last, br)
+			}
+			tw.Flush()
+			for _, s := range rows {
+				if s.DeadLetters == 0 {
+					continue
+				}
+				dls, err := st.DeadLetters(cmd.Context(), s.System, s.Datatype)
+				if err != nil {
+					return err
+				}
+				for _, d := range dls {
+					if d.Parked {
+						fmt.Fprintf(cmd.OutOrStdout(), "dead letter %s:%s %s (%s): %s\n", d.System, d.Datatype, d.Ref, d.Stage, d.Reason)
+					}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// withConfigured adds a row for every mapped datatype the store has not seen yet.
+func withConfigured(cfg *config.Config, rows []store.DatatypeStatus) []store.DatatypeStatus {
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r.System+":"+r.Datatype] = true
+	}
+	for _, m := range cfg.Mappings {
+		dts := []string{m.Datatype}
+		if m.Lines != nil && m.Lines.Datatype != "" {
+			dts = append(dts, m.Lines.Datatype)
+		}
+		for _, dt := range dts {
+			if !have[m.System+":"+dt] {
+				have[m.System+":"+dt] = true
+				rows = append(rows, store.DatatypeStatus{System: m.System, Datatype: dt})
+			}
+		}
+	}
+	return rows
+}
+
+func explainCmd(load loader) *cobra.Command {
+	return &cobra.Command{
+		Use:   "explain SYSTEM DATATYPE ID",
+		Short: "The history of one record: each property, which system's change set it, when, and why it won or lost",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return explain(cmd.Context(), cmd.OutOrStdout(), st, store.Key{System: args[0], Datatype: args[1], ID: args[2]})
+		},
+	}
+}
+
+func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) error {
+	recs, err := st.GetRecords(ctx, k.System, k.Datatype, []string{k.ID})
+	if err != nil {
+		return err
+	}
+	rec, ok := recs[k.ID]
+	if !ok {
+		return fmt.Errorf("%s:%s %s is not known to Concord (not collected yet, or filtered out)", k.System, k.Datatype, k.ID)
+	}
+	fmt.Fprintf(w, "%s:%s %s  hash %s  modified %s", k.System, k.Datatype, k.ID, rec.Hash, rec.Modified.Format(time.RFC3339))
+	if rec.Deleted {
+		fmt.Fprint(w, "  (deleted)")
+	}
+	fmt.Fprintln(w)
+	if rec.GoldenID == "" {
+		fmt.Fprintln(w, "not linked to a golden record")
+	} else {
+		gs, err := st.GetGoldens(ctx, []string{rec.GoldenID})
+		if err != nil {
+			return err
+		}
+		g := gs[rec.GoldenID]
+		fmt.Fprintf(w, "linked to golden %s %s", g.Type, g.ID)
+		if g.Deleted {
+			fmt.Fprint(w, " (deleted)")
+		}
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  PROPERTY\tVALUE\tSET BY\tAT")
+		for _, p := range sortedProps(g.Props) {
+			pv := g.Prov[p]
+			fmt.Fprintf(tw, "  %s\t%v\t%s:%s %s\t%s\n", p, show(g.Props[p]), pv.System, pv.Datatype, pv.ID, pv.Time.Format(time.RFC3339Nano))
+		}
+		tw.Flush()
+		linked, err := st.RecordsForGoldens(ctx, []string{g.ID})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "linked records:")
+		for _, r := range linked[g.ID] {
+			fmt.Fprintf(w, "  %s:%s %s (based on %s)\n", r.System, r.Datatype, r.ID, r.BasedOn)
+		}
+	}
+	var evs []store.Event
+	if rec.GoldenID != "" {
+		evs, err = st.EventsForGolden(ctx, rec.GoldenID)
+	} else {
+		evs, err = st.EventsForRecord(ctx, k)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "history:")
+	for _, ev := range evs {
+		fmt.Fprintf(w, "  %s  %-9s %s:%s %s  %s\n", ev.At.Format(time.RFC3339), ev.Action, ev.System, ev.Datatype, ev.ID, ev.Detail)
+		for _, d := range ev.Props {
+			fmt.Fprintf(w, "      %-14s %-5s %v: %s\n", d.Property, d.Outcome, show(d.Value), d.Reason)
+		}
+	}
+	return nil
+}
+
+func show(v any) string {
+	if v == nil {
+		return "(empty)"
+	}
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
+
+func sortedProps(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func linksCmd(load loader) *cobra.Command {
+	var golden string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "links [SYSTEM DATATYPE]",
+		Short: "List links between system records and golden records, or inspect one golden record's links",
+		Args:  cobra.RangeArgs(0, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			w := cmd.OutOrStdout()
+			if golden != "" {
+				recs, err := st.RecordsForGoldens(cmd.Context(), []string{golden})
+				if err != nil {
+					return err
+				}
+				for _, r := range recs[golden] {
+					fmt.Fprintf(w, "%s\t%s:%s %s\tbased_on %s%s\n", golden, r.System, r.Datatype, r.ID, r.BasedOn, flags(r))
+				}
+				return nil
+			}
+			sys, dt := "", ""
+			if len(args) == 2 {
+				sys, dt = args[0], args[1]
+			} else if len(args) == 1 {
+				return fmt.Errorf("give both SYSTEM and DATATYPE, or neither")
+			}
+			recs, err := st.ListLinks(cmd.Context(), sys, dt, "", limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "GOLDEN\tSYSTEM\tDATATYPE\tID\tBASED ON\tSTATE")
+			for _, r := range recs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.GoldenID, r.System, r.Datatype, r.ID, r.BasedOn, strings.TrimSpace(flags(r)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&golden, "golden", "", "show the links of one golden record")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many links")
+	return cmd
+}
+
+func flags(r store.Record) string {
+	var f []string
+	if r.Deleted {
+		f = append(f, "deleted")
+	}
+	if r.Excluded {
+		f = append(f, "unlinked")
+	}
+	if r.Pending {
+		f = append(f, "pending")
+	}
+	if len(f) == 0 {
+		return " linked"
+	}
+	return " " + strings.Join(f, ",")
+}
+
+func schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(config.Schema())
+			return err
+		},
+	}
+}
+
+func breakerCmd(load loader) *cobra.Command {
+	b := &cobra.Command{Use: "breaker", Short: "Inspect or reset circuit breakers"}
+	b.AddCommand(&cobra.Command{
+		Use:   "reset SYSTEM DATATYPE",
+		Short: "Accept the deletions a tripped breaker held back; the next collect applies them",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.SetBreaker(cmd.Context(), args[0], args[1], engine.BreakerAccepted); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "breaker of %s:%s reset; the next collect applies its deletions\n", args[0], args[1])
+			return nil
+		},
+	})
+	return b
+}
+
+func demoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Run a scripted scenario on in-process systems and print what was created, linked, merged and why",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := os.MkdirTemp("", "concord-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			return demo.Run(cmd.Context(), cmd.OutOrStdout(), dir)
+		},
+	}
+}

@@ -1,0 +1,55 @@
+// Command concord is the Concord CLI. It only wires: every command's logic
+// lives in internal packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := rootCmd()
+	if err := root.ExecuteContext(ctx); err != nil {
+		var cerrs config.Errors
+		if errors.As(err, &cerrs) {
+			fmt.Fprintln(os.Stderr, cerrs.Error())
+			fmt.Fprintf(os.Stderr, "%d error(s)\n", len(cerrs))
+		} else {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	var cfgPath string
+	root := &cobra.Command{
+		Use:           "concord",
+		Short:         "Two-way data synchronization between business systems",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&cfgPath, "config", "c", "concord.yaml", "configuration file")
+	load := func() (*config.Config, error) { return config.Load(cfgPath) }
+	root.AddCommand(
+		validateCmd(load),
+		syncCmd(load),
+		runCmd(load),
+		statusCmd(load),
+		explainCmd(load),
+		linksCmd(load),
+		schemaCmd(),
+		breakerCmd(load),
+		demoCmd(),
+	)
+	return root
+}
