@@ -224,8 +224,12 @@ func describe(action string, ds []store.PropDecision) string {
 // match finds the golden record an unlinked record belongs to by the
 // mapping's merge criteria, tried in order. It returns a reason instead of
 // guessing when the match is ambiguous.
+//
+// A match on a later criterion is vetoed when an earlier one has values on
+// both sides that differ: two customers with different codes are different
+// customers even if they share an e-mail address.
 func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input) (*store.Golden, string) {
-	for _, crit := range m.Merge {
+	for ci, crit := range m.Merge {
 		name := mapping.CriterionName(crit)
 		val, ok := keyValue(in.Props, crit)
 		if !ok {
@@ -239,6 +243,9 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 			}
 			if v, ok := keyValue(g.Props, crit); !ok || v != val {
 				continue // the golden record's key changed in this batch
+			}
+			if vetoed(m.Merge[:ci], in.Props, g.Props) {
+				continue
 			}
 			cands = append(cands, id)
 		}
@@ -258,6 +265,18 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 		}
 	}
 	return nil, ""
+}
+
+// vetoed tells whether an earlier criterion has values on both sides that differ.
+func vetoed(earlier [][]string, props, golden map[string]any) bool {
+	for _, c := range earlier {
+		a, okA := keyValue(props, c)
+		b, okB := keyValue(golden, c)
+		if okA && okB && a != b {
+			return true
+		}
+	}
+	return false
 }
 
 // candidates lists golden ids that may hold a key value.

@@ -1,0 +1,192 @@
+// Package benchmark measures the engine on the workload the project's
+// performance targets are stated for: an initial sync of N customers between
+// two in-process memory systems where half exist on both sides and must be
+// matched, then rounds of 1% changes and a round without changes. It is used
+// by `go test -bench` and by the bench/ command; it asserts nothing about
+// time.
+package benchmark
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/memory"
+	"github.com/concordsync/concord/internal/engine"
+	"github.com/concordsync/concord/internal/store"
+	"github.com/concordsync/concord/internal/store/memstore"
+	"github.com/concordsync/concord/internal/store/sqlite"
+)
+
+const configYAML = `
+systems:
+  shop: {kind: memory}
+  erp: {kind: memory}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: code, property: code}
+      - {field: name, property: name}
+      - {field: email, property: email}
+      - {field: city, property: city}
+  - system: erp
+    datatype: Accounts
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: Code, property: code}
+      - {field: Name, property: name}
+      - {field: Email, property: email}
+      - {field: City, property: city}
+`
+
+// Setup is a seeded workload ready to sync.
+type Setup struct {
+	N      int
+	Shop   *memory.System
+	ERP    *memory.System
+	Store  store.Store
+	Engine *engine.Engine
+	rng    *rand.Rand
+	dir    string
+}
+
+// New seeds two systems with N customers: N/2 on both sides, N/4 only in
+// the shop, N/4 only in the ERP. storeKind is "sqlite" (in dir) or "memory".
+func New(ctx context.Context, n int, storeKind, dir string) (*Setup, error) {
+	cfg, err := config.Parse("bench.yaml", []byte(configYAML))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Engine.BatchSize = 1000
+	s := &Setup{N: n, rng: rand.New(rand.NewPCG(1, 2)), dir: dir}
+	s.Shop = memory.New("shop", memory.Options{PageSize: 1000})
+	s.ERP = memory.New("erp", memory.Options{PageSize: 1000})
+	for i := 0; i < n; i++ {
+		code := fmt.Sprintf("C%07d", i)
+		switch {
+		case i%2 == 0: // on both sides
+			s.Shop.Create("customers", shopFields(code, i))
+			s.ERP.Create("Accounts", erpFields(code, i))
+		case i%4 == 1:
+			s.Shop.Create("customers", shopFields(code, i))
+		default:
+			s.ERP.Create("Accounts", erpFields(code, i))
+		}
+	}
+	switch storeKind {
+	case "memory":
+		s.Store = memstore.New()
+	default:
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"))
+		if err != nil {
+			return nil, err
+		}
+		s.Store = st
+	}
+	s.Engine, err = engine.New(cfg, s.Store, map[string]connector.Connector{"shop": s.Shop, "erp": s.ERP}, engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func shopFields(code string, i int) connector.Fields {
+	return connector.Fields{"code": code, "name": fmt.Sprintf("Customer %d", i), "email": fmt.Sprintf("c%d@example.com", i), "city": "Amsterdam"}
+}
+
+func erpFields(code string, i int) connector.Fields {
+	return connector.Fields{"Code": code, "Name": fmt.Sprintf("Customer %d", i), "Email": fmt.Sprintf("c%d@example.com", i), "City": "Amsterdam"}
+}
+
+// Close releases the store.
+func (s *Setup) Close() error { return s.Store.Close() }
+
+// Change edits fraction of the records on a random side each.
+func (s *Setup) Change(fraction float64) int {
+	k := int(float64(s.N) * fraction)
+	shop, erp := s.Shop.Records("customers"), s.ERP.Records("Accounts")
+	for i := 0; i < k; i++ {
+		if s.rng.IntN(2) == 0 {
+			r := shop[s.rng.IntN(len(shop))]
+			s.Shop.Edit("customers", r.ID, connector.Fields{"city": fmt.Sprintf("City %d", s.rng.Int())})
+		} else {
+			r := erp[s.rng.IntN(len(erp))]
+			s.ERP.Edit("Accounts", r.ID, connector.Fields{"City": fmt.Sprintf("City %d", s.rng.Int())})
+		}
+	}
+	return k
+}
+
+// Result is one measured phase.
+type Result struct {
+	Phase         string
+	N             int
+	Records       int // records the phase had to bring in agreement
+	Seconds       float64
+	RecordsPerSec float64
+	AllocsPerRec  float64
+	Writes        int
+	Report        engine.Report
+}
+
+// Measure runs one sync cycle and measures it.
+func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result, error) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	w0 := s.Shop.Writes() + s.ERP.Writes()
+	start := time.Now()
+	rep, err := s.Engine.SyncOnce(ctx)
+	el := time.Since(start).Seconds()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(rep.Errors) > 0 {
+		return Result{}, fmt.Errorf("%s: %v", phase, rep.Errors[0])
+	}
+	r := Result{Phase: phase, N: s.N, Records: records, Seconds: el, Report: rep,
+		Writes: s.Shop.Writes() + s.ERP.Writes() - w0}
+	if records > 0 {
+		r.RecordsPerSec = float64(records) / el
+		r.AllocsPerRec = float64(after.Mallocs-before.Mallocs) / float64(records)
+	}
+	return r, nil
+}
+
+// PeakRSS returns the process's peak resident set size in bytes (Linux),
+// or 0 where it cannot be read.
+func PeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	var kb int64
+	for _, line := range splitLines(string(b)) {
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

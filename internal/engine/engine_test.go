@@ -1,0 +1,435 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/memory"
+	"github.com/concordsync/concord/internal/store"
+	"github.com/concordsync/concord/internal/store/memstore"
+)
+
+// world is a small hub: memory systems, an in-memory store and an engine,
+// sharing one logical clock so tests are deterministic.
+type world struct {
+	t     *testing.T
+	cfg   *config.Config
+	st    store.Store
+	sys   map[string]*memory.System
+	eng   *Engine
+	clock time.Time
+	ids   int
+	crash func(point string) error
+}
+
+const customersYAML = `
+systems:
+  a: {kind: memory}
+  b: {kind: memory}
+mappings:
+  - system: a
+    datatype: customers
+    canonical: customer
+    merge: [[code], [email]]
+    delete: %s
+    properties:
+      - {field: code, property: code}
+      - {field: name, property: name}
+      - {field: email, property: email}
+  - system: b
+    datatype: Accounts
+    canonical: customer
+    merge: [[code], [email]]
+    delete: %s
+    properties:
+      - {field: Code, property: code}
+      - {field: Name, property: name}
+      - {field: Email, property: email}
+`
+
+func newWorld(t *testing.T, yaml string) *world {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	w := &world{t: t, cfg: cfg, st: memstore.New(), sys: map[string]*memory.System{}, clock: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for name := range cfg.Systems {
+		w.sys[name] = memory.New(name, memory.Options{Clock: w.now, PageSize: 7})
+	}
+	w.restart()
+	return w
+}
+
+func (w *world) now() time.Time { w.clock = w.clock.Add(time.Millisecond); return w.clock }
+
+// restart builds a new engine on the same store and systems, as a process
+// restart after a crash would.
+func (w *world) restart() {
+	conns := map[string]connector.Connector{}
+	for n, s := range w.sys {
+		conns[n] = s
+	}
+	eng, err := New(w.cfg, w.st, conns, Options{Now: w.now, NewID: func() string { w.ids++; return fmt.Sprintf("g%d", w.ids) },
+		Crash: func(p string) error {
+			if w.crash != nil {
+				return w.crash(p)
+			}
+			return nil
+		}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.eng = eng
+}
+
+func (w *world) sync() Report {
+	w.t.Helper()
+	rep, err := w.eng.SyncOnce(context.Background())
+	if err != nil {
+		w.t.Fatalf("sync: %v", err)
+	}
+	return rep
+}
+
+// settle syncs until a cycle writes nothing.
+func (w *world) settle() {
+	w.t.Helper()
+	for i := 0; i < 6; i++ {
+		if rep := w.sync(); rep.Writes() == 0 && rep.Collected == 0 {
+			return
+		}
+	}
+	w.t.Fatal("no quiescence after 6 cycles (ping-pong?)")
+}
+
+func (w *world) records(system, datatype string) []connector.Record {
+	return w.sys[system].Records(datatype)
+}
+
+func (w *world) count(system, datatype string) int { return w.sys[system].Count(datatype) }
+
+func values(recs []connector.Record, field string) string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, fmt.Sprint(r.Fields[field]))
+	}
+	return strings.Join(out, ",")
+}
+
+func TestInitialSyncMatchesAndInserts(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme", "email": "acme@x"})
+	w.sys["a"].Create("customers", connector.Fields{"code": "C2", "name": "Globex"})
+	w.sys["b"].Create("Accounts", connector.Fields{"Code": "C1", "Name": "Acme BV"})
+	w.sys["b"].Create("Accounts", connector.Fields{"Code": "C3", "Name": "Initech"})
+	w.settle()
+	if got := values(w.records("a", "customers"), "code"); got != "C1,C2,C3" {
+		t.Fatalf("a codes = %s", got)
+	}
+	if got := values(w.records("b", "Accounts"), "Code"); got != "C1,C3,C2" {
+		t.Fatalf("b codes = %s", got)
+	}
+	// b's Acme was created later, so its name wins; a's e-mail fills b's empty one.
+	if got := values(w.records("a", "customers"), "name"); !strings.HasPrefix(got, "Acme BV,") {
+		t.Fatalf("a names = %s", got)
+	}
+	if got := w.records("b", "Accounts")[0].Fields["Email"]; got != "acme@x" {
+		t.Fatalf("b Acme e-mail = %v", got)
+	}
+}
+
+func TestRoundWithoutChangesWritesNothing(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	for i := 0; i < 30; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i), "name": fmt.Sprint("n", i)})
+	}
+	w.settle()
+	w.sys["a"].ResetCalls()
+	w.sys["b"].ResetCalls()
+	rep := w.sync()
+	if rep.Writes() != 0 || w.sys["a"].Writes()+w.sys["b"].Writes() != 0 {
+		t.Fatalf("a round without changes wrote: %+v", rep)
+	}
+	if rep.Collected != 0 || rep.Merged != 0 {
+		t.Fatalf("a round without changes did work: %+v", rep)
+	}
+}
+
+func TestEmptyKeysNeverMatch(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "", "name": "No code A"})
+	w.sys["b"].Create("Accounts", connector.Fields{"Code": "", "Name": "No code B"})
+	w.settle()
+	if w.count("a", "customers") != 2 || w.count("b", "Accounts") != 2 {
+		t.Fatalf("records with empty keys were merged: a=%d b=%d", w.count("a", "customers"), w.count("b", "Accounts"))
+	}
+}
+
+func TestAmbiguousMatchIsReportedNotGuessed(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "email": "x@y"})
+	w.sys["a"].Create("customers", connector.Fields{"code": "C2", "email": "x@y"})
+	w.settle()
+	// b has one record with the shared e-mail and no code: it matches two golden records.
+	w.sys["b"].ResetCalls()
+	w.sys["b"].Create("Accounts", connector.Fields{"Email": "x@y", "Name": "which one?"})
+	w.settle()
+	dls, err := w.st.DeadLetters(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, d := range dls {
+		if d.Stage == StageMerge && strings.Contains(d.Reason, "matches 2 golden records") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no ambiguous-match dead letter: %+v", dls)
+	}
+	if n := w.count("a", "customers"); n != 2 {
+		t.Fatalf("the ambiguous record was guessed or inserted: a has %d customers", n)
+	}
+}
+
+func TestCrashAfterInsertCreatesNoDuplicate(t *testing.T) {
+	for _, point := range []string{PointShareAfterInsert, PointShareMidBatch, PointShareCommit, PointShareBeforeWrite} {
+		t.Run(point, func(t *testing.T) {
+			w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+			for i := 0; i < 10; i++ {
+				w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i), "name": fmt.Sprint("n", i)})
+			}
+			crashes := 0
+			w.crash = func(p string) error {
+				if p == point && crashes < 3 {
+					crashes++
+					return ErrCrash
+				}
+				return nil
+			}
+			for i := 0; i < 10; i++ {
+				if _, err := w.eng.SyncOnce(context.Background()); err != nil {
+					if !errors.Is(err, ErrCrash) {
+						t.Fatal(err)
+					}
+					w.restart()
+				}
+			}
+			w.crash = nil
+			w.settle()
+			if crashes == 0 {
+				t.Fatal("crash point never reached")
+			}
+			if n := w.count("b", "Accounts"); n != 10 {
+				t.Fatalf("b has %d accounts after crashes, want 10", n)
+			}
+		})
+	}
+}
+
+func TestLostInsertResponseCreatesNoDuplicate(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	for i := 0; i < 10; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)})
+	}
+	w.sys["b"].SetFaults(memory.Faults{LostResponseRate: 1})
+	w.sync()
+	w.sys["b"].SetFaults(memory.Faults{})
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 10 {
+		t.Fatalf("b has %d accounts, want 10", n)
+	}
+}
+
+func TestConcurrentEditIsNotOverwritten(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	a := w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "one"})
+	w.settle()
+	bRec := w.records("b", "Accounts")[0]
+	w.sys["a"].Edit("customers", a.ID, connector.Fields{"name": "from a"})
+	// b's user edits the same record while the cycle runs, after b was read.
+	w.crash = func(p string) error {
+		if p == PointShareBeforeWrite {
+			w.sys["b"].Edit("Accounts", bRec.ID, connector.Fields{"Name": "from b, later"})
+			w.crash = nil
+		}
+		return nil
+	}
+	rep := w.sync()
+	if rep.Conflicts == 0 {
+		t.Fatalf("expected the optimistic check to skip the write: %+v", rep)
+	}
+	w.settle()
+	if got := w.records("a", "customers")[0].Fields["name"]; got != "from b, later" {
+		t.Fatalf("a's name = %v; the later edit in b must win", got)
+	}
+	if got := w.records("b", "Accounts")[0].Fields["Name"]; got != "from b, later" {
+		t.Fatalf("b's name = %v; b's edit was overwritten", got)
+	}
+}
+
+func TestRejectedWriteIsParkedAndTheRestFlows(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "BAD", "email": "refused@x"})
+	for i := 0; i < 5; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)})
+	}
+	w.sys["b"].SetFaults(memory.Faults{RejectField: "Email"})
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 5 {
+		t.Fatalf("b has %d accounts, want the 5 good ones", n)
+	}
+	sts, _ := w.st.Status(context.Background())
+	var dead int64
+	for _, s := range sts {
+		dead += s.DeadLetters
+	}
+	if dead != 1 {
+		t.Fatalf("dead letters = %d, want 1: %+v", dead, sts)
+	}
+}
+
+func TestDeletePolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy   string
+		bRecords int
+	}{{"ignore", 1}, {"unlink", 1}, {"propagate", 0}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			w := newWorld(t, fmt.Sprintf(customersYAML, tc.policy, tc.policy))
+			a := w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "x"})
+			w.settle()
+			w.sys["a"].Remove("customers", a.ID)
+			w.settle()
+			if n := w.count("b", "Accounts"); n != tc.bRecords {
+				t.Fatalf("b has %d accounts after a delete with policy %s, want %d", n, tc.policy, tc.bRecords)
+			}
+			if n := w.count("a", "customers"); n != 0 {
+				t.Fatalf("the deleted record was re-created in a (policy %s)", tc.policy)
+			}
+		})
+	}
+}
+
+func TestBreakerStopsMassDeletionFromTruncatedRead(t *testing.T) {
+	yaml := strings.Replace(fmt.Sprintf(customersYAML, "propagate", "propagate"), "    delete: propagate\n", "    delete: propagate\n    full_scan: 1ms\n", 1)
+	w := newWorld(t, yaml)
+	for i := 0; i < 40; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)})
+	}
+	w.settle()
+	w.sys["a"].SetFaults(memory.Faults{EmptyPageRate: 1})
+	rep := w.sync()
+	if len(rep.BreakerHit) == 0 {
+		t.Fatalf("breaker did not trip on an empty full read: %+v", rep)
+	}
+	if n := w.count("b", "Accounts"); n != 40 {
+		t.Fatalf("b lost records to a truncated read: %d left", n)
+	}
+	w.sys["a"].SetFaults(memory.Faults{})
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 40 {
+		t.Fatalf("b has %d accounts after the read recovered", n)
+	}
+	cur, _ := w.st.GetCursor(context.Background(), "a", "customers")
+	if cur.Breaker != "" {
+		t.Fatalf("a sane read did not close the breaker: %q", cur.Breaker)
+	}
+}
+
+const contactsYAML = `
+systems:
+  a: {kind: memory}
+  b: {kind: memory}
+mappings:
+  - system: a
+    datatype: orgs
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: code, property: code}
+  - system: b
+    datatype: accounts
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: code, property: code}
+  - system: a
+    datatype: people
+    canonical: contact
+    merge: [[email]]
+    properties:
+      - {field: email, property: email}
+      - {field: org, property: customer, ref: orgs}
+  - system: b
+    datatype: contacts
+    canonical: contact
+    properties:
+      - {field: email, property: email}
+      - {field: account, property: customer, ref: accounts}
+`
+
+func TestReferencesAreTranslatedAndDeferred(t *testing.T) {
+	w := newWorld(t, contactsYAML)
+	org := w.sys["a"].Create("orgs", connector.Fields{"code": "O1"})
+	w.sys["a"].Create("people", connector.Fields{"email": "p@o1", "org": org.ID})
+	// A contact whose organisation a does not have (yet): deferred, not failed.
+	w.sys["a"].Create("people", connector.Fields{"email": "q@o2", "org": "999"})
+	w.settle()
+	cs := w.records("b", "contacts")
+	if len(cs) != 1 {
+		t.Fatalf("b contacts = %v", cs)
+	}
+	acc := w.records("b", "accounts")[0]
+	if cs[0].Fields["account"] != acc.ID {
+		t.Fatalf("contact's account = %v, want b's account id %s", cs[0].Fields["account"], acc.ID)
+	}
+	sts, _ := w.st.Status(context.Background())
+	for _, s := range sts {
+		if s.System == "a" && s.Datatype == "people" && s.Pending != 1 {
+			t.Fatalf("the unresolved contact should wait as pending: %+v", s)
+		}
+	}
+	// The organisation appears: the deferred contact follows.
+	w.sys["a"].Put("orgs", "999", connector.Fields{"code": "O2"})
+	w.settle()
+	if n := w.count("b", "contacts"); n != 2 {
+		t.Fatalf("deferred contact did not follow its organisation: b has %d contacts", n)
+	}
+}
+
+func TestCrashWithoutMergeCriteriaCreatesNoDuplicate(t *testing.T) {
+	w := newWorld(t, contactsYAML)
+	org := w.sys["a"].Create("orgs", connector.Fields{"code": "O1"})
+	w.settle()
+	// b's contacts have no merge criteria: the intent alone must keep the
+	// record inserted into b before a crash from becoming a second golden
+	// record (and a second person in a).
+	w.sys["a"].Create("people", connector.Fields{"email": "p@o1", "org": org.ID})
+	crashed := false
+	w.crash = func(p string) error {
+		if p == PointShareAfterInsert && !crashed {
+			crashed = true
+			return ErrCrash
+		}
+		return nil
+	}
+	if _, err := w.eng.SyncOnce(context.Background()); !errors.Is(err, ErrCrash) {
+		t.Fatalf("expected the crash, got %v", err)
+	}
+	w.crash = nil
+	w.restart()
+	w.settle()
+	if n := w.count("a", "people"); n != 1 {
+		t.Fatalf("a has %d people after a crash, want 1", n)
+	}
+	if n := w.count("b", "contacts"); n != 1 {
+		t.Fatalf("b has %d contacts after a crash, want 1", n)
+	}
+}

@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/store"
+)
+
+func TestDecide(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	prov := func(system string, at time.Time) store.Provenance {
+		return store.Provenance{System: system, Datatype: "dt", ID: "1", Time: at}
+	}
+	tests := []struct {
+		name    string
+		v       any
+		t       time.Time
+		system  string
+		cur     any
+		prov    store.Provenance
+		outcome string
+	}{
+		{"newer value wins", "b", t0.Add(time.Second), "a", "x", prov("b", t0), Won},
+		{"older value loses", "b", t0.Add(-time.Second), "a", "x", prov("b", t0), Lost},
+		{"equal value is no decision", "x", t0.Add(time.Hour), "a", "x", prov("b", t0), Equal},
+		{"empty string never overwrites", "", t0.Add(time.Hour), "a", "x", prov("b", t0), Kept},
+		{"nil never overwrites", nil, t0.Add(time.Hour), "a", "x", prov("b", t0), Kept},
+		{"blank string counts as empty", "  ", t0.Add(time.Hour), "a", "x", prov("b", t0), Kept},
+		{"value fills an empty property even when older", "v", t0.Add(-time.Hour), "a", nil, prov("b", t0), Won},
+		{"empty on empty is equal", "", t0, "a", nil, prov("b", t0), Equal},
+		{"numbers compare by value", int64(3), t0.Add(time.Hour), "a", 3.0, prov("b", t0), Equal},
+		{"tie: lower system name wins", "v", t0, "a", "x", prov("b", t0), Won},
+		{"tie: higher system name loses", "v", t0, "c", "x", prov("b", t0), Lost},
+		{"tie in one system: lower value wins", "a", t0, "b", "z", prov("b", t0), Won},
+		{"tie in one system: higher value loses", "z", t0, "b", "a", prov("b", t0), Lost},
+		{"false is a value, not empty", false, t0.Add(time.Hour), "a", true, prov("b", t0), Won},
+		{"zero is a value, not empty", 0.0, t0.Add(time.Hour), "a", 5.0, prov("b", t0), Won},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reason := decide(tc.v, tc.t, tc.system, tc.cur, tc.prov)
+			if got != tc.outcome {
+				t.Fatalf("decide(%v@%s from %s, current %v@%s from %s) = %s (%s), want %s",
+					tc.v, tc.t.Format(time.TimeOnly), tc.system, tc.cur, tc.prov.Time.Format(time.TimeOnly), tc.prov.System, got, reason, tc.outcome)
+			}
+			if reason == "" {
+				t.Fatal("every decision must say why")
+			}
+		})
+	}
+}
+
+func TestMergePropsRecordsProvenance(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	g := &store.Golden{ID: "g1", Props: map[string]any{"name": "Old", "city": "Delft"},
+		Prov: map[string]store.Provenance{"name": {System: "a", Time: t0}, "city": {System: "a", Time: t0}}}
+	ds, changed := mergeProps(g, map[string]any{"name": "New", "city": "", "phone": "123"},
+		map[string]time.Time{"name": t0.Add(time.Minute), "city": t0.Add(time.Minute), "phone": t0.Add(-time.Hour)},
+		Source{System: "b", Datatype: "Accounts", ID: "7"})
+	if !changed {
+		t.Fatal("expected a change")
+	}
+	if g.Props["name"] != "New" || g.Props["city"] != "Delft" || g.Props["phone"] != "123" {
+		t.Fatalf("props after merge: %v", g.Props)
+	}
+	if p := g.Prov["name"]; p.System != "b" || p.ID != "7" || !p.Time.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("provenance of name: %+v", p)
+	}
+	if p := g.Prov["city"]; p.System != "a" {
+		t.Fatalf("an empty value must not take provenance: %+v", p)
+	}
+	outcomes := map[string]string{}
+	for _, d := range ds {
+		outcomes[d.Property] = d.Outcome
+	}
+	want := map[string]string{"name": Won, "city": Kept, "phone": Won}
+	for p, o := range want {
+		if outcomes[p] != o {
+			t.Errorf("%s: outcome %q, want %q (all: %v)", p, outcomes[p], o, outcomes)
+		}
+	}
+}
+
+func TestMatchKeysNeverEmpty(t *testing.T) {
+	crit := map[string][]string{"email": {"email"}, "name+postcode": {"name", "postcode"}}
+	keys := matchKeys(map[string]any{"email": "  Info@Acme.Example ", "name": "Acme", "postcode": ""}, crit)
+	if keys["email"] != "info@acme.example" {
+		t.Fatalf("email key not normalised: %q", keys["email"])
+	}
+	if _, ok := keys["name+postcode"]; ok {
+		t.Fatal("a criterion with an empty part must yield no key")
+	}
+	if keys := matchKeys(map[string]any{"email": nil}, crit); len(keys) != 0 {
+		t.Fatalf("empty values yielded keys: %v", keys)
+	}
+}
