@@ -41,7 +41,10 @@ type Page struct {
 	// Cursor is the position to store once this page's records are durably
 	// stored. A connector may return records at the cursor value again on
 	// the next listing (">=" semantics); the engine drops unchanged content
-	// by hash, so ties are neither lost nor applied twice.
+	// by hash, so ties are neither lost nor applied twice. The engine stores
+	// the cursor only when a listing completes, but a cursor must still never
+	// pass a record written while the listing runs: connectors cap it at the
+	// system time the listing started (or use an overlap window).
 	Cursor string
 }
 
@@ -77,7 +80,8 @@ type Connector interface {
 	// It returns the record as it is after the update when the system says
 	// so; a zero Record (empty ID) means "not returned".
 	Update(ctx context.Context, datatype, id string, fields Fields, ifMatch string) (Record, error)
-	// Delete removes a record; ErrNotSupported where the system cannot.
+	// Delete removes a record; ErrNotSupported where the system cannot. A
+	// missing record may give ErrNotFound; the engine treats that as done.
 	Delete(ctx context.Context, datatype, id string) error
 	// Close releases what the connector holds.
 	Close() error
