@@ -9,21 +9,22 @@ import (
 // These types are the one definition of Concord's configuration: the YAML
 // loader decodes into them, the JSON Schema (`concord schema`) is generated
 // from them, and the README's config reference is generated from the schema.
-// Struct tags: `yaml` names the key, `jsonschema` adds schema facts and the
-// description shown to users.
+// Struct tags: `yaml` names the key, `jsonschema` adds schema facts, and
+// `jsonschema_description` holds the description shown to users (its own tag
+// because the `jsonschema` tag splits on commas, which cut descriptions short).
 
 // Config is a whole configuration file.
 type Config struct {
 	// Store says where Concord keeps its state.
-	Store Store `yaml:"store,omitempty" json:"store,omitempty" jsonschema:"description=Where Concord keeps record versions, golden records, links and history."`
+	Store Store `yaml:"store,omitempty" json:"store,omitempty" jsonschema_description:"Where Concord keeps record versions, golden records, links and history."`
 	// Engine tunes the sync engine.
-	Engine Engine `yaml:"engine,omitempty" json:"engine,omitempty" jsonschema:"description=Engine settings: batch size, retry limit, circuit breaker."`
+	Engine Engine `yaml:"engine,omitempty" json:"engine,omitempty" jsonschema_description:"Engine settings: batch size, retry limit, circuit breaker."`
 	// Systems are the connected systems by name.
-	Systems map[string]System `yaml:"systems" json:"systems" jsonschema:"required,description=Connected systems by name. The name is used in mappings and in the CLI."`
+	Systems map[string]System `yaml:"systems" json:"systems" jsonschema:"required" jsonschema_description:"Connected systems by name. The name is used in mappings and in the CLI."`
 	// Canonical adds types or properties to the built-in canonical model.
-	Canonical map[string]canonical.Type `yaml:"canonical,omitempty" json:"canonical,omitempty" jsonschema:"description=Canonical types to add or extend. The built-in types customer, contact, product and order (with lines) are always present."`
+	Canonical map[string]canonical.Type `yaml:"canonical,omitempty" json:"canonical,omitempty" jsonschema_description:"Canonical types to add or extend. The built-in types customer, contact, product and order (with lines) are always present."`
 	// Mappings map system datatypes to canonical types.
-	Mappings []Mapping `yaml:"mappings" json:"mappings" jsonschema:"required,description=One entry per system datatype: how its records map to a canonical type."`
+	Mappings []Mapping `yaml:"mappings" json:"mappings" jsonschema:"required" jsonschema_description:"One entry per system datatype: how its records map to a canonical type."`
 
 	// File is the path the configuration was read from.
 	File string `yaml:"-" json:"-"`
@@ -31,63 +32,63 @@ type Config struct {
 
 // Store selects the store backend.
 type Store struct {
-	Driver string `yaml:"driver,omitempty" json:"driver,omitempty" jsonschema:"enum=sqlite,default=sqlite,description=Store backend. sqlite is embedded and needs nothing installed."`
-	Path   string `yaml:"path,omitempty" json:"path,omitempty" jsonschema:"default=concord-data/concord.db,description=SQLite database file, relative to the config file's folder."`
-	DSN    string `yaml:"dsn,omitempty" json:"dsn,omitempty" jsonschema:"description=Connection string for server backends."`
+	Driver string `yaml:"driver,omitempty" json:"driver,omitempty" jsonschema:"enum=sqlite,default=sqlite" jsonschema_description:"Store backend. sqlite is embedded and needs nothing installed."`
+	Path   string `yaml:"path,omitempty" json:"path,omitempty" jsonschema:"default=concord-data/concord.db" jsonschema_description:"SQLite database file, relative to the config file's folder."`
+	DSN    string `yaml:"dsn,omitempty" json:"dsn,omitempty" jsonschema_description:"Connection string for server backends."`
 }
 
 // Engine tunes the engine.
 type Engine struct {
-	BatchSize        int     `yaml:"batch_size,omitempty" json:"batch_size,omitempty" jsonschema:"minimum=1,maximum=100000,default=1000,description=Records merged or shared per store transaction."`
-	RetryLimit       int     `yaml:"retry_limit,omitempty" json:"retry_limit,omitempty" jsonschema:"minimum=1,default=5,description=Failed attempts after which a record is parked as a dead letter."`
-	BreakerThreshold float64 `yaml:"breaker_threshold,omitempty" json:"breaker_threshold,omitempty" jsonschema:"minimum=0,maximum=1,default=0.5,description=Trip the circuit breaker when one read would delete more than this fraction of a datatype's stored records."`
-	BreakerMinimum   int     `yaml:"breaker_minimum,omitempty" json:"breaker_minimum,omitempty" jsonschema:"minimum=0,default=10,description=The breaker only considers datatypes with at least this many stored records."`
+	BatchSize        int     `yaml:"batch_size,omitempty" json:"batch_size,omitempty" jsonschema:"minimum=1,maximum=100000,default=1000" jsonschema_description:"Records merged or shared per store transaction."`
+	RetryLimit       int     `yaml:"retry_limit,omitempty" json:"retry_limit,omitempty" jsonschema:"minimum=1,default=5" jsonschema_description:"Failed attempts after which a record is parked as a dead letter."`
+	BreakerThreshold float64 `yaml:"breaker_threshold,omitempty" json:"breaker_threshold,omitempty" jsonschema:"minimum=0,maximum=1,default=0.5" jsonschema_description:"Trip the circuit breaker when one read would delete more than this fraction of a datatype's stored records."`
+	BreakerMinimum   int     `yaml:"breaker_minimum,omitempty" json:"breaker_minimum,omitempty" jsonschema:"minimum=0,default=10" jsonschema_description:"The breaker only considers datatypes with at least this many stored records."`
 }
 
 // System is one configured connection.
 type System struct {
-	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,description=Connector kind: memory (in-process; more kinds come with their connectors)."`
-	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema:"description=Kind-specific settings (credentials, base URL, limits)."`
-	Schedule Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema:"description=Default collect interval for this system's datatypes (e.g. 30s, 5m)."`
+	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,minLength=1" jsonschema_description:"Connector kind: memory (in-process; more kinds come with their connectors)."`
+	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema_description:"Kind-specific settings (credentials, base URL, limits)."`
+	Schedule Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Default collect interval for this system's datatypes (e.g. 30s, 5m)."`
 }
 
 // Mapping maps one system datatype to a canonical type.
 type Mapping struct {
-	System    string `yaml:"system" json:"system" jsonschema:"required,description=Name of a system under systems."`
-	Datatype  string `yaml:"datatype" json:"datatype" jsonschema:"required,description=The system's datatype (entity), e.g. Accounts."`
-	Canonical string `yaml:"canonical" json:"canonical" jsonschema:"required,description=Canonical type the records map to."`
-	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both,description=in: records only feed the hub; out: the hub only writes here; both: two-way."`
-	Insert    *bool  `yaml:"insert,omitempty" json:"insert,omitempty" jsonschema:"default=true,description=Whether Concord may create records in this datatype. When false, records are only linked by merge criteria and then kept in sync."`
-	When      string `yaml:"when,omitempty" json:"when,omitempty" jsonschema:"description=Condition on the golden record (variable golden) that must hold for this datatype to take it, e.g. golden.status == 'quote'. Chooses between target datatypes."`
-	Filter    string `yaml:"filter,omitempty" json:"filter,omitempty" jsonschema:"description=Condition on the system record (variable record) that must hold for it to be collected."`
+	System    string `yaml:"system" json:"system" jsonschema:"required,minLength=1" jsonschema_description:"Name of a system under systems."`
+	Datatype  string `yaml:"datatype" json:"datatype" jsonschema:"required,minLength=1" jsonschema_description:"The system's datatype (entity), e.g. Accounts."`
+	Canonical string `yaml:"canonical" json:"canonical" jsonschema:"required,minLength=1" jsonschema_description:"Canonical type the records map to."`
+	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"in: records only feed the hub; out: the hub only writes here; both: two-way."`
+	Insert    *bool  `yaml:"insert,omitempty" json:"insert,omitempty" jsonschema:"default=true" jsonschema_description:"Whether Concord may create records in this datatype. When false, records are only linked by merge criteria and then kept in sync."`
+	When      string `yaml:"when,omitempty" json:"when,omitempty" jsonschema_description:"Condition on the golden record (variable golden) that must hold for this datatype to take it, e.g. golden.status == 'quote'. Chooses between target datatypes."`
+	Filter    string `yaml:"filter,omitempty" json:"filter,omitempty" jsonschema_description:"Condition on the system record (variable record) that must hold for it to be collected."`
 	// Merge lists merge criteria, tried in order; each is a combination of
 	// canonical properties that must all be non-empty and equal.
-	Merge      [][]string    `yaml:"merge,omitempty" json:"merge,omitempty" jsonschema:"description=Merge criteria for the first link, tried in order. Each is a list of canonical properties that must all be non-empty and equal (case and surrounding space ignored)."`
-	Delete     string        `yaml:"delete,omitempty" json:"delete,omitempty" jsonschema:"enum=ignore,enum=unlink,enum=propagate,default=ignore,description=What a deletion in this datatype does, and whether deletions reach it: ignore (nothing), unlink (the link is cut, nothing deleted), propagate (the golden record is deleted and so are its linked records in datatypes whose policy is propagate)."`
-	Schedule   Duration      `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema:"description=Collect interval for this datatype; overrides the system's."`
-	FullScan   Duration      `yaml:"full_scan,omitempty" json:"full_scan,omitempty" jsonschema:"description=Interval of full-id reconciliation scans that find deletions; empty means only the first collect is a full scan."`
-	Properties []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1,description=Property rows: system field to canonical property."`
-	Lines      *LinesMap     `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema:"description=Child lines of the canonical type, either nested in the record or in a separate datatype."`
+	Merge      [][]string    `yaml:"merge,omitempty" json:"merge,omitempty" jsonschema_description:"Merge criteria for the first link, tried in order. Each is a list of canonical properties that must all be non-empty and equal (case and surrounding space ignored)."`
+	Delete     string        `yaml:"delete,omitempty" json:"delete,omitempty" jsonschema:"enum=ignore,enum=unlink,enum=propagate,default=ignore" jsonschema_description:"What a deletion in this datatype does, and whether deletions reach it: ignore (nothing), unlink (the link is cut, nothing deleted), propagate (the golden record is deleted and so are its linked records in datatypes whose policy is propagate)."`
+	Schedule   Duration      `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Collect interval for this datatype; overrides the system's."`
+	FullScan   Duration      `yaml:"full_scan,omitempty" json:"full_scan,omitempty" jsonschema_description:"Interval of full-id reconciliation scans that find deletions; empty means only the first collect is a full scan."`
+	Properties []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows: system field to canonical property."`
+	Lines      *LinesMap     `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema_description:"Child lines of the canonical type, either nested in the record or in a separate datatype."`
 }
 
 // PropertyMap is one property row.
 type PropertyMap struct {
-	Field     string `yaml:"field" json:"field" jsonschema:"required,description=The system's field name."`
-	Property  string `yaml:"property" json:"property" jsonschema:"required,description=The canonical property."`
-	Type      string `yaml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,default=string,description=Data type of the field in the system (the target data type when Concord writes it)."`
-	In        string `yaml:"in,omitempty" json:"in,omitempty" jsonschema:"description=Expression from field to property; variables value and record."`
-	Out       string `yaml:"out,omitempty" json:"out,omitempty" jsonschema:"description=Expression from property to field; variables value and golden."`
-	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both,description=Which way this property flows."`
-	Ref       string `yaml:"ref,omitempty" json:"ref,omitempty" jsonschema:"description=For a reference field: the datatype of the same system whose id it holds; Concord translates it through links."`
+	Field     string `yaml:"field" json:"field" jsonschema:"required,minLength=1" jsonschema_description:"The system's field name."`
+	Property  string `yaml:"property" json:"property" jsonschema:"required,minLength=1" jsonschema_description:"The canonical property."`
+	Type      string `yaml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,default=string" jsonschema_description:"Data type of the field in the system (the target data type when Concord writes it)."`
+	In        string `yaml:"in,omitempty" json:"in,omitempty" jsonschema_description:"Expression from field to property; variables value and record."`
+	Out       string `yaml:"out,omitempty" json:"out,omitempty" jsonschema_description:"Expression from property to field; variables value and golden."`
+	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"Which way this property flows."`
+	Ref       string `yaml:"ref,omitempty" json:"ref,omitempty" jsonschema_description:"For a reference field: the datatype of the same system whose id it holds; Concord translates it through links."`
 }
 
 // LinesMap maps a canonical type's lines.
 type LinesMap struct {
-	Field       string        `yaml:"field,omitempty" json:"field,omitempty" jsonschema:"description=Array field holding the lines inside the record (nested lines)."`
-	Datatype    string        `yaml:"datatype,omitempty" json:"datatype,omitempty" jsonschema:"description=Separate datatype holding the lines, one record per line."`
-	ParentField string        `yaml:"parent_field,omitempty" json:"parent_field,omitempty" jsonschema:"description=For a separate datatype: the line field that holds the parent record's id."`
-	IDField     string        `yaml:"id_field,omitempty" json:"id_field,omitempty" jsonschema:"description=For nested lines: the field that identifies a line within its record."`
-	Properties  []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1,description=Property rows of a line."`
+	Field       string        `yaml:"field,omitempty" json:"field,omitempty" jsonschema_description:"Array field holding the lines inside the record (nested lines)."`
+	Datatype    string        `yaml:"datatype,omitempty" json:"datatype,omitempty" jsonschema_description:"Separate datatype holding the lines, one record per line."`
+	ParentField string        `yaml:"parent_field,omitempty" json:"parent_field,omitempty" jsonschema_description:"For a separate datatype: the line field that holds the parent record's id."`
+	IDField     string        `yaml:"id_field,omitempty" json:"id_field,omitempty" jsonschema_description:"For nested lines: the field that identifies a line within its record."`
+	Properties  []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows of a line."`
 }
 
 // Duration is a Go duration written as a string ("30s", "5m", "1h").
