@@ -40,30 +40,52 @@ type Program struct {
 // Source returns the expression text.
 func (p *Program) Source() string { return p.src }
 
-func env(kind Kind) map[string]any {
-	e := map[string]any{
-		"pad":     pad,
-		"empty":   isEmpty,
-		"trimpad": trimPad,
-	}
+// The environments are structs, not maps, so that expr types `value` as
+// "any" (a map holding nil would type it as nil and reject lower(value)).
+type inEnv struct {
+	Value  any            `expr:"value"`
+	Record map[string]any `expr:"record"`
+}
+
+type outEnv struct {
+	Value  any            `expr:"value"`
+	Golden map[string]any `expr:"golden"`
+}
+
+type whenEnv struct {
+	Golden map[string]any `expr:"golden"`
+}
+
+type filterEnv struct {
+	Record map[string]any `expr:"record"`
+}
+
+func env(kind Kind, v Vars) any {
 	switch kind {
 	case In:
-		e["value"] = nil
-		e["record"] = map[string]any{}
+		return inEnv{Value: v.Value, Record: v.Record}
 	case Out:
-		e["value"] = nil
-		e["golden"] = map[string]any{}
+		return outEnv{Value: v.Value, Golden: v.Golden}
 	case When:
-		e["golden"] = map[string]any{}
-	case Filter:
-		e["record"] = map[string]any{}
+		return whenEnv{Golden: v.Golden}
+	default:
+		return filterEnv{Record: v.Record}
 	}
-	return e
+}
+
+var helpers = []expr.Option{
+	expr.Function("pad", func(args ...any) (any, error) {
+		n, _ := args[1].(int)
+		ch, _ := args[2].(string)
+		return pad(args[0], n, ch), nil
+	}, pad),
+	expr.Function("trimpad", func(args ...any) (any, error) { return trimPad(args[0]), nil }, trimPad),
+	expr.Function("empty", func(args ...any) (any, error) { return isEmpty(args[0]), nil }, isEmpty),
 }
 
 // Compile compiles src for the given kind. Conditions must yield a boolean.
 func Compile(src string, kind Kind) (*Program, error) {
-	opts := []expr.Option{expr.Env(env(kind))}
+	opts := append([]expr.Option{expr.Env(env(kind, Vars{}))}, helpers...)
 	if kind == When || kind == Filter {
 		opts = append(opts, expr.AsBool())
 	}
@@ -83,18 +105,7 @@ type Vars struct {
 
 // Eval runs the program.
 func (p *Program) Eval(kind Kind, v Vars) (any, error) {
-	e := env(kind)
-	switch kind {
-	case In:
-		e["value"], e["record"] = v.Value, v.Record
-	case Out:
-		e["value"], e["golden"] = v.Value, v.Golden
-	case When:
-		e["golden"] = v.Golden
-	case Filter:
-		e["record"] = v.Record
-	}
-	out, err := expr.Run(p.prog, e)
+	out, err := expr.Run(p.prog, env(kind, v))
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", p.src, oneLine(err.Error()))
 	}
@@ -107,7 +118,10 @@ func (p *Program) Test(kind Kind, v Vars) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	b, _ := out.(bool)
+	b, ok := out.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition %q gave %v (%T), expected true or false", p.src, out, out)
+	}
 	return b, nil
 }
 

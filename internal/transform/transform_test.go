@@ -1,0 +1,49 @@
+package transform
+
+import "testing"
+
+func TestExpressions(t *testing.T) {
+	tests := []struct {
+		src  string
+		kind Kind
+		vars Vars
+		want any
+	}{
+		{"lower(value)", In, Vars{Value: "ABC"}, "abc"},
+		{"trimpad(value)", In, Vars{Value: "      C1001"}, "C1001"},
+		{"pad(value, 8, ' ')", Out, Vars{Value: "C1"}, "      C1"},
+		{"value ?? 'none'", Out, Vars{}, "none"},
+		{"record.first + ' ' + record.last", In, Vars{Record: map[string]any{"first": "Ada", "last": "Lovelace"}}, "Ada Lovelace"},
+		{"golden.status in ['confirmed', 'completed']", When, Vars{Golden: map[string]any{"status": "confirmed"}}, true},
+		{"empty(record.email)", Filter, Vars{Record: map[string]any{"email": "  "}}, true},
+	}
+	for _, tc := range tests {
+		p, err := Compile(tc.src, tc.kind)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		got, err := p.Eval(tc.kind, tc.vars)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if got != tc.want {
+			t.Errorf("%s = %#v, want %#v", tc.src, got, tc.want)
+		}
+	}
+}
+
+func TestConditionMustBeBoolean(t *testing.T) {
+	if _, err := Compile("1 + 2", When); err == nil {
+		t.Fatal("a condition yielding a number compiled")
+	}
+	p, err := Compile("golden.name", When)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Test(When, Vars{Golden: map[string]any{"name": "x"}}); err == nil {
+		t.Fatal("a condition that gave a string was taken as false instead of an error")
+	}
+	if _, err := Compile("nosuchvar + 1", In); err == nil {
+		t.Fatal("an unknown variable compiled")
+	}
+}
