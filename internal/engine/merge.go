@@ -191,7 +191,7 @@ func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r s
 	var decisions []store.PropDecision
 	changed := false
 	if m.Reads() {
-		decisions, changed = mergeProps(g, in.Props, in.Times, src)
+		decisions, changed = mergeProps(g, m.ReadProps, in.Props, in.Times, src)
 	}
 	if changed {
 		g.Dirty = true
@@ -200,6 +200,11 @@ func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r s
 	}
 	if action == "merged" && len(decisions) == 0 {
 		return // an echo or an unmapped change: nothing decided
+	}
+	if action == "created" {
+		// Every property of a new golden record comes from this record; its
+		// provenance says so, the history need not repeat it per property.
+		decisions = nil
 	}
 	detail := describe(action, decisions)
 	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: action, Detail: detail, Props: decisions})

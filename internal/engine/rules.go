@@ -27,7 +27,9 @@ type Source struct {
 // value never overwrites a non-empty one; a tie in time is broken by system
 // name and then by value so that every process decides the same way. It
 // returns the decisions and whether any golden property changed.
-func mergeProps(g *store.Golden, props map[string]any, times map[string]time.Time, src Source) ([]store.PropDecision, bool) {
+//
+// names gives the order in which properties are decided (and recorded).
+func mergeProps(g *store.Golden, names []string, props map[string]any, times map[string]time.Time, src Source) ([]store.PropDecision, bool) {
 	if g.Props == nil {
 		g.Props = map[string]any{}
 	}
@@ -36,8 +38,12 @@ func mergeProps(g *store.Golden, props map[string]any, times map[string]time.Tim
 	}
 	var decisions []store.PropDecision
 	changed := false
-	for _, p := range sortedKeys(props) {
-		v, t := props[p], times[p]
+	for _, p := range names {
+		v, ok := props[p]
+		if !ok {
+			continue
+		}
+		t := times[p]
 		cur, prov := g.Props[p], g.Prov[p]
 		d := store.PropDecision{Property: p, Value: v}
 		outcome, reason := decideRule(v, t, src.System, cur, prov)

@@ -55,7 +55,7 @@ func TestMergePropsRecordsProvenance(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	g := &store.Golden{ID: "g1", Props: map[string]any{"name": "Old", "city": "Delft"},
 		Prov: map[string]store.Provenance{"name": {System: "a", Time: t0}, "city": {System: "a", Time: t0}}}
-	ds, changed := mergeProps(g, map[string]any{"name": "New", "city": "", "phone": "123"},
+	ds, changed := mergeProps(g, []string{"name", "city", "phone"}, map[string]any{"name": "New", "city": "", "phone": "123"},
 		map[string]time.Time{"name": t0.Add(time.Minute), "city": t0.Add(time.Minute), "phone": t0.Add(-time.Hour)},
 		Source{System: "b", Datatype: "Accounts", ID: "7"})
 	if !changed {

@@ -68,6 +68,9 @@ type Mapping struct {
 	FullScan  time.Duration
 	Rows      []Row
 	Lines     *Lines
+	// ReadProps lists the canonical properties the mapping reads, in row
+	// order: the order merge decisions are made and recorded in.
+	ReadProps []string
 	typ       *canonical.Type
 	when      *transform.Program
 	filter    *transform.Program
@@ -111,6 +114,7 @@ func Compile(cfg *config.Config) (*Set, error) {
 		} else {
 			return nil, fmt.Errorf("mappings[%d] (%s:%s): unknown canonical type %q", i, cm.System, cm.Datatype, cm.Canonical)
 		}
+		m.ReadProps = readProps(m.Rows)
 		s.Mappings = append(s.Mappings, m)
 		s.bySysDT[m.Name()] = m
 		if m.Lines != nil {
@@ -252,6 +256,7 @@ func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
 	if _, ok := t.Properties["product"]; !ok {
 		lm.Merge = nil
 	}
+	lm.ReadProps = readProps(lm.Rows)
 	// The _parent key is not a merge criterion; it indexes a parent's lines
 	// so that sharing a parent can bring its lines along.
 	s.Criteria[lt] = map[string][]string{ParentProperty: {ParentProperty}}
@@ -259,6 +264,16 @@ func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
 		s.Criteria[lt][CriterionName(c)] = c
 	}
 	return lm, nil
+}
+
+func readProps(rows []Row) []string {
+	var out []string
+	for _, r := range rows {
+		if r.Reads() {
+			out = append(out, r.Property)
+		}
+	}
+	return out
 }
 
 // CriterionName names a merge criterion.
