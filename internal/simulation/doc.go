@@ -1,0 +1,50 @@
+// Package simulation tries hard to break Concord's promise with seeded,
+// randomized runs, and checks it with an oracle written independently of
+// the engine.
+//
+// The promise: after the systems stop changing and the engine has run a few
+// cycles, (1) each system holds exactly one record per entity it takes,
+// (2) all linked records are equal under the mappings, and (3) every
+// property holds the value the policy says: the most recent non-empty user
+// edit wins (a create counts as an edit of every property it sets, an edit
+// to empty never wins), and a user's delete removes the entity everywhere,
+// whatever edits were made to its other copies meanwhile.
+//
+// A run builds three memory systems (a, b, c) on one logical clock, with
+// customers in all three (different field names, and a prefixing transform
+// in c) and contacts referencing their customer in a and b. Each round
+// plays users creating, editing and deleting records, then syncs with
+// connector faults switched on, crashes at the engine's crash points
+// followed by a restart on the same store, and more user actions made from
+// inside the sync. Then the faults stop and the engine runs until a cycle
+// writes nothing and reads nothing new, and the oracle compares what the
+// systems hold with what the log of user actions says they must hold. A
+// seed reproduces the run exactly.
+//
+// The oracle sees only the memory systems (through their user-side API),
+// the simulation's own action log, and a tap between the engine and the
+// systems that records which record versions the engine was given and what
+// it wrote. It never reads the engine or its store: the package does not
+// import them, and the engine is built through a Factory the caller
+// provides.
+//
+// Where no engine could do better, the simulation and the oracle say so
+// instead of reporting a failure:
+//
+//   - The systems date whole records, not fields, so the engine can only
+//     date a value by the first version it reads it in. An edit read in a
+//     version written later (by an edit of another field) may look more
+//     recent than it was; an edit changed again before the engine read it
+//     is invisible; an edit that puts back the value the engine last read
+//     is no change to the engine. The oracle allows the values that could
+//     win on what the engine was given (see allowed), besides the value
+//     the policy names.
+//   - An empty page is a lie no engine can tell from "nothing new", so the
+//     tap only tells it when it cannot hide a record the engine has never
+//     listed.
+//   - Users create an entity in two systems at once only before a round's
+//     sync, not from inside it (the engine may have read one system before
+//     the create and the other after it), and only delete records the
+//     engine has been given (a record made and deleted unseen, while a copy
+//     made by another user lives on, is a case the policy does not settle).
+package simulation

@@ -1,0 +1,269 @@
+package simulation
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/memory"
+)
+
+// recKey names one record of one system datatype.
+type recKey struct{ system, datatype, id string }
+
+func (k recKey) String() string { return k.system + ":" + k.datatype + "/" + k.id }
+
+// version is one record version the engine was given.
+type version struct {
+	modified time.Time
+	fields   connector.Fields
+	deleted  bool
+}
+
+// tape records, from the systems' side of the wire, what the engine was
+// told and what it wrote: every record version in a successful response,
+// and every write call. It is how the oracle knows which user edits the
+// engine could have seen, and how quiescence is judged without asking the
+// engine.
+type tape struct {
+	mu        sync.Mutex
+	seen      map[recKey][]version
+	lastHash  map[recKey]string
+	writes    int      // write calls made (failed ones too)
+	changed   int      // listed versions the engine had not been given before
+	cycleLog  []string // write calls since the last mark, for ping-pong reports
+	recording bool     // whether cycleLog is kept
+
+	// listed holds every record a listing has returned.
+	listed map[recKey]bool
+	// emptyRate is the chance that a listing page comes back empty (see
+	// tap.List); rng draws it.
+	emptyRate float64
+	rng       *rand.Rand
+}
+
+func newTape(seed int64) *tape {
+	return &tape{
+		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{},
+		rng: rand.New(rand.NewPCG(uint64(seed), 0x656d707479)),
+	}
+}
+
+// setEmptyRate sets the rate of empty pages.
+func (t *tape) setEmptyRate(p float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.emptyRate = p
+}
+
+// deliver notes a record version given to the engine; listed says it came
+// from a listing (and counts towards "read something new").
+func (t *tape) deliver(system, datatype string, r connector.Record, listed bool) {
+	k := recKey{system, datatype, r.ID}
+	h := connector.Hash(r.Fields)
+	if r.Deleted {
+		h = "deleted:" + h
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seen[k] = append(t.seen[k], version{modified: r.Modified, fields: maps.Clone(r.Fields), deleted: r.Deleted})
+	if listed {
+		t.listed[k] = true
+	}
+	if t.lastHash[k] != h {
+		t.lastHash[k] = h
+		if listed {
+			t.changed++
+		}
+	}
+}
+
+func (t *tape) wrote(system, op, datatype, id string, fields connector.Fields, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.writes++
+	if !t.recording {
+		return
+	}
+	s := fmt.Sprintf("%s %s:%s/%s %s", op, system, datatype, id, showFields(fields))
+	if err != nil {
+		s += " → " + err.Error()
+	}
+	t.cycleLog = append(t.cycleLog, s)
+}
+
+// counts returns the write calls and new listed versions so far.
+func (t *tape) counts() (writes, changed int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.writes, t.changed
+}
+
+// startCycleLog starts keeping the write calls of one cycle.
+func (t *tape) startCycleLog() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.recording, t.cycleLog = true, nil
+}
+
+func (t *tape) takeCycleLog() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.cycleLog
+	t.recording, t.cycleLog = false, nil
+	return out
+}
+
+// lie decides whether a listing page of the datatype comes back empty.
+func (t *tape) lie(sys *memory.System, datatype string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.emptyRate <= 0 || t.rng.Float64() >= t.emptyRate {
+		return false
+	}
+	for _, r := range sys.Records(datatype) {
+		if !t.listed[recKey{sys.Name(), datatype, r.ID}] {
+			return false
+		}
+	}
+	return true
+}
+
+// versions returns the versions of a record the engine was given, in the
+// order it was given them.
+func (t *tape) versions(k recKey) []version {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.seen[k]
+}
+
+// tap is a connector that passes every call to a memory system and records
+// it on the tape.
+type tap struct {
+	sys  *memory.System
+	tape *tape
+	logf func(format string, args ...any) // nil: no trace
+}
+
+// trace logs one call, when the run is traced.
+func (c *tap) trace(op, datatype, detail string, err error) {
+	if c.logf == nil {
+		return
+	}
+	if err != nil {
+		detail += " → " + err.Error()
+	}
+	c.logf("  engine %s %s:%s %s", op, c.sys.Name(), datatype, detail)
+}
+
+func showRecord(r connector.Record) string {
+	s := r.ID + "@" + stamp(r.Modified)
+	if r.Deleted {
+		return s + " (deleted)"
+	}
+	return s + " " + showFields(r.Fields)
+}
+
+var _ connector.Connector = (*tap)(nil)
+
+func (c *tap) Describe(ctx context.Context) ([]connector.DatatypeInfo, error) {
+	return c.sys.Describe(ctx)
+}
+
+// List passes the listing on, except that it sometimes answers with an
+// empty last page carrying the request's cursor: a listing silently cut
+// short, as flaky APIs do. It lies so only when the datatype holds no live
+// record that a listing has never returned. No engine can tell such a page
+// from "nothing new", so a lie that hid a record the engine has never read
+// would make an insert of that record's entity into a duplicate that is not
+// the engine's fault.
+func (c *tap) List(ctx context.Context, datatype string, req connector.ListRequest) (connector.Page, error) {
+	if c.tape.lie(c.sys, datatype) {
+		c.trace("list", datatype, fmt.Sprintf("from %q page %q: simulated empty page", req.Cursor, req.PageToken), nil)
+		return connector.Page{Cursor: req.Cursor}, nil
+	}
+	p, err := c.sys.List(ctx, datatype, req)
+	if c.logf != nil {
+		var recs []string
+		for _, r := range p.Records {
+			recs = append(recs, showRecord(r))
+		}
+		kind := "changes"
+		if req.Full {
+			kind = "full"
+		}
+		c.trace("list", datatype, fmt.Sprintf("%s from %q page %q: [%s] next %q", kind, req.Cursor, req.PageToken, strings.Join(recs, "; "), p.NextPageToken), err)
+	}
+	if err == nil {
+		for _, r := range p.Records {
+			c.tape.deliver(c.sys.Name(), datatype, r, true)
+		}
+	}
+	return p, err
+}
+
+func (c *tap) Get(ctx context.Context, datatype, id string) (connector.Record, error) {
+	r, err := c.sys.Get(ctx, datatype, id)
+	c.trace("get", datatype, id+": "+showRecord(r), err)
+	if err == nil {
+		c.tape.deliver(c.sys.Name(), datatype, r, false)
+	}
+	return r, err
+}
+
+func (c *tap) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
+	r, err := c.sys.Insert(ctx, datatype, fields)
+	c.trace("insert", datatype, showFields(fields)+" → "+r.ID, err)
+	c.tape.wrote(c.sys.Name(), "insert", datatype, r.ID, fields, err)
+	if err == nil {
+		c.tape.deliver(c.sys.Name(), datatype, r, false)
+	}
+	return r, err
+}
+
+func (c *tap) Update(ctx context.Context, datatype, id string, fields connector.Fields, ifMatch string) (connector.Record, error) {
+	r, err := c.sys.Update(ctx, datatype, id, fields, ifMatch)
+	c.trace("update", datatype, fmt.Sprintf("%s %s if-match %q", id, showFields(fields), ifMatch), err)
+	c.tape.wrote(c.sys.Name(), "update", datatype, id, fields, err)
+	if err == nil && r.ID != "" {
+		c.tape.deliver(c.sys.Name(), datatype, r, false)
+	}
+	return r, err
+}
+
+func (c *tap) Delete(ctx context.Context, datatype, id string) error {
+	err := c.sys.Delete(ctx, datatype, id)
+	c.trace("delete", datatype, id, err)
+	c.tape.wrote(c.sys.Name(), "delete", datatype, id, nil, err)
+	return err
+}
+
+func (c *tap) Close() error { return c.sys.Close() }
+
+// showFields prints fields sorted by name.
+func showFields(f connector.Fields) string {
+	if f == nil {
+		return ""
+	}
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s: %q", k, str(f[k]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
