@@ -271,8 +271,43 @@ func BenchmarkGetGoldens(b *testing.B) {
 	report()
 }
 
-// BenchmarkPutIntent is one insert announced: a transaction per intent,
-// as the interface has no batch form.
+// BenchmarkRecordsForGoldens reads the records linked to 1000 golden
+// records (two each), as share does per batch.
+func BenchmarkRecordsForGoldens(b *testing.B) {
+	s := openTemp(b)
+	ctx := context.Background()
+	const pool = 100 * benchBatch
+	seed(b, s, pool)
+	var ids []string
+	for start := 0; start < pool; start += benchBatch {
+		var mb store.MergeBatch
+		for i := start; i < start+benchBatch; i++ {
+			g := fmt.Sprintf("g%07d", i/2)
+			mb.Links = append(mb.Links, store.Record{Key: store.Key{System: "shop", Datatype: "Customer", ID: fmt.Sprintf("c%07d", i)}, GoldenID: g, Hash: "h1"})
+			if i%2 == 0 {
+				ids = append(ids, g)
+			}
+		}
+		if err := s.CommitMerge(ctx, mb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report := startTimer(b, 2*benchBatch)
+	for n := 0; n < b.N; n++ {
+		start := (n * benchBatch) % len(ids)
+		got, err := s.RecordsForGoldens(ctx, ids[start:start+benchBatch])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != benchBatch {
+			b.Fatalf("got records of %d golden records", len(got))
+		}
+	}
+	report()
+}
+
+// BenchmarkPutIntent is one insert announced: a commit per intent, as the
+// interface has no batch form. records/s counts intents.
 func BenchmarkPutIntent(b *testing.B) {
 	s := openTemp(b)
 	ctx := context.Background()

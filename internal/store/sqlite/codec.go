@@ -269,7 +269,9 @@ func appendProv(b []byte, m map[string]store.Provenance) []byte {
 	return append(b, ']')
 }
 
-// appendDecisions appends an event's property decisions as a JSON array; an
+// appendDecisions appends an event's property decisions as
+// [["property", value, "outcome", "reason"], ...], positional because events
+// are the largest rows a merge writes and names would double their size; an
 // empty list is stored as the empty string.
 func appendDecisions(b []byte, ds []store.PropDecision) ([]byte, error) {
 	if len(ds) == 0 {
@@ -280,18 +282,18 @@ func appendDecisions(b []byte, ds []store.PropDecision) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"property":`...)
+		b = append(b, '[')
 		b = appendString(b, d.Property)
-		b = append(b, `,"value":`...)
+		b = append(b, ',')
 		var err error
 		if b, err = appendValue(b, d.Value); err != nil {
 			return b, fmt.Errorf("decision %q: %w", d.Property, err)
 		}
-		b = append(b, `,"outcome":`...)
+		b = append(b, ',')
 		b = appendString(b, d.Outcome)
-		b = append(b, `,"reason":`...)
+		b = append(b, ',')
 		b = appendString(b, d.Reason)
-		b = append(b, '}')
+		b = append(b, ']')
 	}
 	return append(b, ']'), nil
 }
@@ -710,19 +712,21 @@ func decodeDecisions(s string) ([]store.PropDecision, error) {
 	var ds []store.PropDecision
 	d.array(func() {
 		var p store.PropDecision
-		d.object(func(k string) {
-			switch k {
-			case "property":
+		i := 0
+		d.array(func() {
+			switch i {
+			case 0:
 				p.Property = d.str()
-			case "value":
+			case 1:
 				p.Value = d.value()
-			case "outcome":
+			case 2:
 				p.Outcome = d.str()
-			case "reason":
+			case 3:
 				p.Reason = d.str()
 			default:
 				d.value()
 			}
+			i++
 		})
 		ds = append(ds, p)
 	})

@@ -165,3 +165,49 @@ func TestDecisionsRoundTrip(t *testing.T) {
 		t.Errorf("no decisions encoded as %q, want empty", enc)
 	}
 }
+
+// FuzzDecodeColumns feeds the decoders of the structured columns anything:
+// they must fail cleanly on what they did not write, and what they accept
+// must survive a round trip.
+func FuzzDecodeColumns(f *testing.F) {
+	for _, s := range []string{
+		`{"1736000000000000000":["a","b"],"0":["c"]}`,
+		`[{"system":"s","datatype":"d","id":"i","time":5,"props":["p","q"]}]`,
+		`[["p",1,"won","newer"],["q",{"x":[true,null]},"kept",""]]`,
+		`{"x":["a"]}`, `[{"time":"x"}]`, `[["p"]]`, `[[1,2,3,4,5]]`, `{}`, `[]`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			// The encoder never writes invalid UTF-8 and turns it into
+			// U+FFFD; decoding it must only not panic.
+			decodeTimes(s)     //nolint:errcheck
+			decodeProv(s)      //nolint:errcheck
+			decodeDecisions(s) //nolint:errcheck
+			return
+		}
+		if times, err := decodeTimes(s); err == nil {
+			again, err := decodeTimes(string(appendTimes(nil, times)))
+			if err != nil || !reflect.DeepEqual(again, times) {
+				t.Fatalf("times %q: round trip %v, %v", s, again, err)
+			}
+		}
+		if prov, err := decodeProv(s); err == nil {
+			again, err := decodeProv(string(appendProv(nil, prov)))
+			if err != nil || !reflect.DeepEqual(again, prov) {
+				t.Fatalf("provenance %q: round trip %v, %v", s, again, err)
+			}
+		}
+		if ds, err := decodeDecisions(s); err == nil {
+			enc, err := appendDecisions(nil, ds)
+			if err != nil {
+				t.Fatalf("decisions %q: encode: %v", s, err)
+			}
+			again, err := decodeDecisions(string(enc))
+			if err != nil || !reflect.DeepEqual(again, ds) {
+				t.Fatalf("decisions %q: round trip %#v, %v", s, again, err)
+			}
+		}
+	})
+}

@@ -66,7 +66,9 @@ func (s *Store) DirtyGoldens(ctx context.Context, typ, afterID string, limit int
 		out  []store.Golden
 	)
 	if typ == "" {
-		rows, err = s.query(ctx, `SELECT `+goldenCols+` FROM goldens
+		// Dirty golden records of every type: few among many, so read them
+		// through the partial index and sort, rather than scan every id.
+		rows, err = s.query(ctx, `SELECT `+goldenCols+` FROM goldens INDEXED BY goldens_dirty
 			WHERE dirty = 1 AND id > ? ORDER BY id LIMIT ?`, afterID, pageLimit(limit))
 	} else {
 		rows, err = s.query(ctx, `SELECT `+goldenCols+` FROM goldens INDEXED BY goldens_dirty

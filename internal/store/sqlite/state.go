@@ -39,10 +39,7 @@ func (s *Store) GetCursor(ctx context.Context, system, datatype string) (store.C
 }
 
 func (s *Store) SetBreaker(ctx context.Context, system, datatype, reason string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return newBatch(ctx, tx).exec(s.stmts.setBreaker, system, datatype, reason)
-	})
-	if err != nil {
+	if _, err := s.stmts.setBreaker.ExecContext(ctx, system, datatype, reason); err != nil {
 		return fmt.Errorf("set breaker %s %s: %w", system, datatype, err)
 	}
 	return nil
