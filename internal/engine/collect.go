@@ -21,6 +21,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	var rep Report
 	datatype := m.Datatype
 	conn := e.conns[m.System]
+	e.unread[m.Name()] = true // until the listing completes
 	cur, err := e.st.GetCursor(ctx, m.System, datatype)
 	if err != nil {
 		return rep, stErr(err)
@@ -32,6 +33,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	}
 
 	var deletions []store.Record
+	var intents *[]store.Intent // loaded when a page holds a tombstone of an unknown record
 	cursor := cur.Value
 	req := connector.ListRequest{Cursor: cur.Value, Full: full}
 	for {
@@ -39,7 +41,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		if err != nil {
 			return rep, fmt.Errorf("list: %w", err)
 		}
-		versions, seen, dels, err := e.diffPage(ctx, m, page.Records, full)
+		versions, seen, dels, err := e.diffPage(ctx, m, page.Records, full, &intents)
 		if err != nil {
 			return rep, err
 		}
@@ -92,10 +94,11 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	}
 	if err := e.st.CommitCollect(ctx, store.CollectBatch{
 		System: m.System, Datatype: datatype, Versions: deletions,
-		Cursor: &cursor, Done: true, FullScan: full, ScanGen: scanGen,
+		Cursor: &cursor, Done: true, FullScan: full, ScanGen: scanGen, At: e.opt.Now(),
 	}); err != nil {
 		return rep, stErr(err)
 	}
+	delete(e.unread, m.Name())
 	if cur.Breaker != "" {
 		// A sane listing (or one the operator accepted) closes the breaker.
 		if err := e.st.SetBreaker(ctx, m.System, datatype, ""); err != nil {
@@ -108,7 +111,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 // diffPage compares a page with the stored versions. It returns the new or
 // changed versions, the ids of unchanged records (for a full scan), and
 // tombstones, which are held back until the listing completes.
-func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool) (versions []store.Record, seen []string, dels []store.Record, err error) {
+func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool, intents **[]store.Intent) (versions []store.Record, seen []string, dels []store.Record, err error) {
 	if len(recs) == 0 {
 		return nil, nil, nil, nil
 	}
@@ -127,6 +130,24 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 			if known && !old.Deleted {
 				dels = append(dels, tombstone(old, r.Modified, now))
 				stored[r.ID] = dels[len(dels)-1]
+			} else if !known && len(r.Fields) > 0 {
+				// Possibly a record we inserted whose link was never stored,
+				// deleted before we saw it: keep it for the merge to
+				// recognise by an open intent.
+				if *intents == nil {
+					ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
+					if err != nil {
+						return nil, nil, nil, stErr(err)
+					}
+					*intents = &ins
+				}
+				if len(**intents) > 0 {
+					t := store.Record{Key: store.Key{System: m.System, Datatype: m.Datatype, ID: r.ID}, Fields: r.Fields, Modified: r.Modified}
+					t = tombstone(t, r.Modified, now)
+					t.Hash = "deleted:" + connector.Hash(r.Fields)
+					dels = append(dels, t)
+					stored[r.ID] = t
+				}
 			}
 			continue
 		}
@@ -154,10 +175,60 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 			mod = now
 		}
 		v.FieldTimes = fieldTimes(old.Fields, old.FieldTimes, r.Fields, mod, known && !old.Deleted)
+		v.GoldenID = old.GoldenID // for echo dating below; the store keeps its own link
 		versions = append(versions, v)
 		stored[r.ID] = v // a record listed twice in one page is stored once
 	}
+	if err := e.dateEchoes(ctx, m, versions, stored); err != nil {
+		return nil, nil, nil, err
+	}
 	return versions, seen, dels, nil
+}
+
+// dateEchoes gives a changed field whose new value is what the golden record
+// holds the time of the golden value, not the record's modification time.
+// Such a change is the echo of a write of ours whose outcome we never
+// learned (a lost answer, a crash before storing it); dated by the record it
+// would look newer than a real edit made elsewhere in between and beat it.
+// A user who sets a field to the value it already has in the hub changes
+// nothing, so the older time is right for them too.
+func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []store.Record, stored map[string]store.Record) error {
+	var ids []string
+	for _, v := range versions {
+		if v.GoldenID != "" {
+			ids = append(ids, v.GoldenID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	gs, err := e.st.GetGoldens(ctx, ids)
+	if err != nil {
+		return stErr(err)
+	}
+	noRefs := func(string, string) (string, bool) { return "", false }
+	for i := range versions {
+		v := &versions[i]
+		g, ok := gs[v.GoldenID]
+		if !ok || g.Deleted {
+			continue
+		}
+		desired, _, err := m.Out(g.Props, noRefs)
+		if err != nil {
+			continue
+		}
+		for _, r := range m.Rows {
+			want, ok := desired[r.Field]
+			if !ok || mapping.IsEmpty(want) || !mapping.Equal(v.Fields[r.Field], want) {
+				continue
+			}
+			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() && p.Time.Before(v.FieldTimes[r.Field]) {
+				v.FieldTimes[r.Field] = p.Time
+			}
+		}
+		v.GoldenID = ""
+	}
+	return nil
 }
 
 // fieldTimes gives every field of a new version its modification time: the

@@ -64,6 +64,10 @@ type Engine struct {
 
 	mu   sync.Mutex      // serialises cycles
 	stop <-chan struct{} // closed when the running cycle must stop early
+	// unread holds the datatypes whose listing did not complete in this
+	// cycle: nothing is inserted into them, since what they hold is not
+	// known (a record a user just created there would be duplicated).
+	unread map[string]bool
 }
 
 // stopping tells whether the cycle in progress was asked to stop.
@@ -196,6 +200,7 @@ func (e *Engine) Cycle(ctx context.Context, due Due, stop <-chan struct{}) (Repo
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stop = stop
+	e.unread = map[string]bool{}
 	var rep Report
 	for _, typ := range e.maps.Order {
 		if e.stopping() {

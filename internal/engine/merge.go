@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/mapping"
 	"github.com/concordsync/concord/internal/store"
 )
@@ -58,8 +59,11 @@ type mergeState struct {
 	// is linked to.
 	linkedIn map[string]string
 	touched  map[string]bool
-	batch    store.MergeBatch
-	rep      Report
+	// intents are the open insert intents of this system datatype, by
+	// golden id: a record matching one is our own insert coming back.
+	intents map[string][]store.Intent
+	batch   store.MergeBatch
+	rep     Report
 }
 
 func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []store.Record) (Report, error) {
@@ -98,6 +102,9 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 	if err != nil {
 		return s.rep, err
 	}
+	if err := e.loadIntents(ctx, s, m, recs); err != nil {
+		return s.rep, err
+	}
 
 	for i, r := range recs {
 		src := Source{System: r.System, Datatype: r.Datatype, ID: r.ID}
@@ -107,9 +114,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		case errs[i] != nil:
 			e.failRecord(s, m, r, StageMap, errs[i].Error(), dead, now)
 		case unresolved[i] != "":
-			s.rep.Deferred++
-			s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deferred",
-				Detail: unresolved[i] + "; the record waits until it is linked"})
+			e.mergeDeferred(s, m, r, inputs[i], src, unresolved[i], now)
 		default:
 			e.mergeRecord(s, m, r, inputs[i], src, dead, now)
 		}
@@ -155,10 +160,27 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 		return
 	}
 
-	g, reason := e.match(s, m, r, in)
+	g, own, reason := e.identify(s, m, r, in)
 	if reason != "" {
 		e.failRecord(s, m, r, StageMerge, reason, dead, now)
 		return
+	}
+	if own {
+		// Our own insert, whose link was never stored. Its values came from
+		// the golden record, so they are no newer than what it holds now.
+		for p := range in.Times {
+			in.Times[p] = time.Time{}
+		}
+		if g.Deleted {
+			link.GoldenID = g.ID
+			s.linkedIn[g.ID] = r.ID
+			g.Dirty = true // share deletes it where the policy says so
+			s.touched[g.ID] = true
+			s.batch.Links = append(s.batch.Links, link)
+			s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: "matched",
+				Detail: "recognised as the record Concord inserted before its golden record was deleted"})
+			return
+		}
 	}
 	action := "matched"
 	if g == nil {
@@ -185,6 +207,34 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 	e.clearDead(s, r, dead)
 }
 
+// mergeDeferred handles a record whose reference cannot be translated yet.
+// It stays pending and is merged in full once the reference resolves. Its
+// identity is settled now, though: when it is (or can be) linked, its other
+// properties are merged and the link is stored, so that no one inserts a
+// second copy of it into its own system meanwhile.
+func (e *Engine) mergeDeferred(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input, src Source, why string, now time.Time) {
+	s.rep.Deferred++
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deferred",
+		Detail: why + "; the record waits until it is linked"})
+	g := s.goldens[r.GoldenID]
+	if r.GoldenID == "" {
+		var reason string
+		if g, reason = e.match(s, m, r, in); g == nil || reason != "" {
+			return
+		}
+		s.linkedIn[g.ID] = r.ID
+		s.index(g)
+	}
+	if g == nil || g.Deleted {
+		return
+	}
+	e.applyTo(s, m, g, r, in, src, now, "merged")
+	link := r
+	link.GoldenID = g.ID
+	link.Hash = "" // link, but keep the version pending
+	s.batch.Links = append(s.batch.Links, link)
+}
+
 // applyTo merges a record's properties into g and records the decision.
 func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r store.Record, in mapping.Input, src Source, now time.Time, action string) {
 	s.rep.Merged++
@@ -197,6 +247,11 @@ func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r s
 		g.Dirty = true
 		s.touched[g.ID] = true
 		s.index(g)
+	} else if overruled(decisions) && !g.Dirty {
+		// The record now disagrees with the golden record (an older or empty
+		// value lost): share again so that the record is put right.
+		g.Dirty = true
+		s.touched[g.ID] = true
 	}
 	if action == "merged" && len(decisions) == 0 {
 		return // an echo or an unmapped change: nothing decided
@@ -208,6 +263,15 @@ func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r s
 	}
 	detail := describe(action, decisions)
 	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: action, Detail: detail, Props: decisions})
+}
+
+func overruled(ds []store.PropDecision) bool {
+	for _, d := range ds {
+		if d.Outcome == Lost || d.Outcome == Kept {
+			return true
+		}
+	}
+	return false
 }
 
 func describe(action string, ds []store.PropDecision) string {
@@ -272,6 +336,111 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 	return nil, ""
 }
 
+// identify finds the golden record of an unlinked record: first an open
+// insert intent of ours it matches (the answer to an insert was lost, or we
+// crashed before storing the link), then the merge criteria. own reports an
+// intent match, or a criteria match with a golden record that has an open
+// intent here.
+func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input) (g *store.Golden, own bool, reason string) {
+	if len(s.intents) > 0 {
+		var hits []string
+		h := connector.Hash(r.Fields)
+		for _, gid := range sortedKeys(s.intents) {
+			if _, linked := s.linkedIn[gid]; linked {
+				continue
+			}
+			cand := s.goldens[gid]
+			if cand == nil {
+				continue
+			}
+			for _, it := range s.intents[gid] {
+				if it.Fingerprint == h || contentMatches(m, cand, r.Fields) {
+					hits = append(hits, gid)
+					break
+				}
+			}
+		}
+		switch len(hits) {
+		case 1:
+			return s.goldens[hits[0]], true, ""
+		case 0:
+		default:
+			return nil, false, fmt.Sprintf("matches %d inserts Concord made whose answers were lost (golden records %s); not guessed",
+				len(hits), strings.Join(hits, ", "))
+		}
+	}
+	if r.Deleted {
+		return nil, false, ""
+	}
+	g, reason = e.match(s, m, r, in)
+	if g != nil && len(s.intents[g.ID]) > 0 {
+		own = true
+	}
+	return g, own, reason
+}
+
+// contentMatches tells whether a record holds what the mapping would write
+// for a golden record (every non-empty field equal).
+func contentMatches(m *mapping.Mapping, g *store.Golden, fields map[string]any) bool {
+	desired, _, err := m.Out(g.Props, func(string, string) (string, bool) { return "", false })
+	if err != nil {
+		return false
+	}
+	n := 0
+	for f, v := range desired {
+		if mapping.IsEmpty(v) {
+			continue
+		}
+		if !mapping.Equal(v, fields[f]) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// loadIntents loads the open intents of the batch's datatype and the golden
+// records they are for.
+func (e *Engine) loadIntents(ctx context.Context, s *mergeState, m *mapping.Mapping, recs []store.Record) error {
+	unlinked := false
+	for _, r := range recs {
+		if r.GoldenID == "" {
+			unlinked = true
+			break
+		}
+	}
+	if !unlinked {
+		return nil
+	}
+	ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
+	if err != nil || len(ins) == 0 {
+		return stErr(err)
+	}
+	s.intents = map[string][]store.Intent{}
+	var ids []string
+	for _, in := range ins {
+		if s.intents[in.GoldenID] == nil {
+			ids = append(ids, in.GoldenID)
+		}
+		s.intents[in.GoldenID] = append(s.intents[in.GoldenID], in)
+	}
+	if err := e.addGoldens(ctx, s, ids); err != nil {
+		return err
+	}
+	linked, err := e.st.RecordsForGoldens(ctx, ids)
+	if err != nil {
+		return stErr(err)
+	}
+	for gid, rs := range linked {
+		for _, r := range rs {
+			if r.System == m.System && r.Datatype == m.Datatype && !r.Excluded {
+				s.linkedIn[gid] = r.ID
+			}
+		}
+	}
+	return nil
+}
+
 // vetoed tells whether an earlier criterion has values on both sides that differ.
 func vetoed(earlier [][]string, props, golden map[string]any) bool {
 	for _, c := range earlier {
@@ -311,6 +480,13 @@ func (s *mergeState) index(g *store.Golden) {
 
 // mergeDelete applies the mapping's delete policy to a tombstone.
 func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, now time.Time) {
+	if r.GoldenID == "" {
+		// A record we inserted, deleted before we linked it?
+		if g, own, _ := e.identify(s, m, r, mapping.Input{}); own && g != nil {
+			r.GoldenID = g.ID
+			s.linkedIn[g.ID] = r.ID
+		}
+	}
 	link := r
 	s.batch.Links = append(s.batch.Links, link)
 	if r.GoldenID == "" {
@@ -397,8 +573,12 @@ func (e *Engine) translateRefs(ctx context.Context, system string, inputs []mapp
 			ref := in.Refs[prop]
 			rec, ok := found[ref.Datatype][ref.ID]
 			if !ok || rec.GoldenID == "" || rec.Excluded {
-				unresolved[i] = fmt.Sprintf("%s refers to %s:%s %s, which is not linked yet", prop, system, ref.Datatype, ref.ID)
-				break
+				if unresolved[i] == "" {
+					unresolved[i] = fmt.Sprintf("%s refers to %s:%s %s, which is not linked yet", prop, system, ref.Datatype, ref.ID)
+				}
+				delete(in.Props, prop)
+				delete(in.Times, prop)
+				continue
 			}
 			in.Props[prop] = rec.GoldenID
 		}

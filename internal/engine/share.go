@@ -101,12 +101,14 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	}
 
 	// Announce every insert before any API call, in one transaction.
+	var ins []store.Intent
 	for _, w := range s.writes {
 		if w.op == "insert" {
-			if err := e.st.PutIntent(ctx, w.intent); err != nil {
-				return s.rep, stErr(err)
-			}
+			ins = append(ins, w.intent)
 		}
+	}
+	if err := e.st.PutIntents(ctx, ins); err != nil {
+		return s.rep, stErr(err)
 	}
 	if err := e.crash(PointShareBeforeWrite); err != nil {
 		return s.rep, err
@@ -204,17 +206,18 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			break
 		}
 	}
-	var intent *store.Intent
-	for i := range intents {
-		if intents[i].System == m.System && intents[i].Datatype == m.Datatype {
-			intent = &intents[i]
-			break
+	var mine []store.Intent
+	for _, in := range intents {
+		if in.System == m.System && in.Datatype == m.Datatype {
+			mine = append(mine, in)
 		}
 	}
-	if rec != nil && intent != nil {
+	if rec != nil {
 		// The record we inserted came back through collect and was linked.
-		s.batch.IntentsDone = append(s.batch.IntentsDone, intent.ID)
-		intent = nil
+		for _, in := range mine {
+			s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+		}
+		mine = nil
 	}
 	if dl.Parked && !g.Updated.After(dl.Last) {
 		return nil // parked until the golden record changes again
@@ -230,6 +233,22 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	if g.Deleted {
 		if rec != nil && !rec.Deleted && !rec.Excluded && m.Delete == mapping.DeletePropagate {
 			s.writes = append(s.writes, write{g: g, m: m, op: "delete", rec: *rec})
+		}
+		if len(mine) > 0 {
+			// An insert whose outcome is unknown: keep the golden record
+			// dirty until a complete read settles it, so that the record, if
+			// it was created, is recognised, linked and deleted.
+			cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
+			if err != nil {
+				return err
+			}
+			if settled(mine, cur) {
+				for _, in := range mine {
+					s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+				}
+			} else {
+				s.done[g.ID] = false
+			}
 		}
 		return nil
 	}
@@ -282,12 +301,19 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	if !m.Insert {
 		return nil
 	}
-	if intent != nil {
-		cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
-		if err != nil {
-			return err
-		}
-		if cur.Gen <= intent.Gen {
+	cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
+	if err != nil {
+		return err
+	}
+	if e.unread[m.Name()] || cur.Gen == 0 {
+		// What the datatype holds now is not known: inserting could
+		// duplicate a record a user just created there.
+		s.done[g.ID] = false
+		ev("deferred", "waiting for a complete read of "+m.Name()+" before inserting")
+		return nil
+	}
+	if len(mine) > 0 {
+		if !settled(mine, cur) {
 			// An earlier insert may have happened: wait for a collect to
 			// bring it back and link it before trying again.
 			s.done[g.ID] = false
@@ -295,11 +321,9 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			return nil
 		}
 		// A complete read since then did not find it: the insert did not happen.
-		s.batch.IntentsDone = append(s.batch.IntentsDone, intent.ID)
-	}
-	cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
-	if err != nil {
-		return err
+		for _, in := range mine {
+			s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+		}
 	}
 	for f, v := range desired {
 		if mapping.IsEmpty(v) {
@@ -308,8 +332,20 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	}
 	s.writes = append(s.writes, write{g: g, m: m, op: "insert", fields: desired, intent: store.Intent{
 		ID: e.opt.NewID(), GoldenID: g.ID, System: m.System, Datatype: m.Datatype, Gen: cur.Gen, CreatedAt: now,
+		Fingerprint: connector.Hash(desired),
 	}})
 	return nil
+}
+
+// settled tells whether a complete read of the datatype has run since every
+// one of the intents was made: what they created has been seen by then.
+func settled(ins []store.Intent, cur store.Cursor) bool {
+	for _, in := range ins {
+		if cur.Gen <= in.Gen {
+			return false
+		}
+	}
+	return true
 }
 
 // execute makes one API call and records its outcome.

@@ -104,6 +104,9 @@ type Intent struct {
 	Datatype  string    `json:"datatype"`
 	Gen       int64     `json:"gen"` // the datatype's collect generation when created
 	CreatedAt time.Time `json:"created_at"`
+	// Fingerprint is the content hash of the fields the insert sent, to
+	// recognise the created record when the answer to the insert was lost.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // Cursor is the collect position of one system datatype.
@@ -177,6 +180,9 @@ type CollectBatch struct {
 	// ScanGen and LastScan is set too.
 	Done     bool
 	FullScan bool
+	// At is the engine's clock when the listing completed; LastSuccess and
+	// LastScan take it when set (the store's clock otherwise).
+	At time.Time
 }
 
 // MergeBatch is what merging a batch of pending records commits, atomically.
@@ -286,6 +292,10 @@ type Store interface {
 	// Intents returns the intents of the golden ids, per golden id, ordered
 	// by CreatedAt and ID.
 	Intents(ctx context.Context, goldenIDs []string) (map[string][]Intent, error)
+	// PutIntents stores several intents in one transaction.
+	PutIntents(ctx context.Context, ins []Intent) error
+	// OpenIntents lists the intents of one system datatype, oldest first.
+	OpenIntents(ctx context.Context, system, datatype string) ([]Intent, error)
 	CommitShare(ctx context.Context, b ShareBatch) error
 
 	// Cursors and breakers.

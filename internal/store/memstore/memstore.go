@@ -386,11 +386,15 @@ func (s *Store) CommitCollect(ctx context.Context, b store.CollectBatch) error {
 	}
 	c.PageToken = b.PageToken
 	if b.Done {
+		at := now
+		if !b.At.IsZero() {
+			at = normTime(b.At)
+		}
 		c.Gen++
-		c.LastSuccess = now
+		c.LastSuccess = at
 		if b.FullScan {
 			c.ScanGen = b.ScanGen
-			c.LastScan = now
+			c.LastScan = at
 		}
 	}
 	s.cursors[dtKey{b.System, b.Datatype}] = c

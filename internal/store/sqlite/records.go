@@ -182,11 +182,15 @@ func (s *Store) CommitCollect(ctx context.Context, cb store.CollectBatch) error 
 		}
 		c.PageToken = cb.PageToken
 		if cb.Done {
+			at := b.now
+			if !cb.At.IsZero() {
+				at = cb.At
+			}
 			c.Gen++
-			c.LastSuccess = b.now
+			c.LastSuccess = at
 			if cb.FullScan {
 				c.ScanGen = cb.ScanGen
-				c.LastScan = b.now
+				c.LastScan = at
 			}
 		}
 		return b.exec(s.stmts.putCursor, c.System, c.Datatype, c.Value, c.PageToken, c.Gen,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/concordsync/concord/internal/store"
 )
@@ -12,15 +13,12 @@ func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
 	if in.ID == "" {
 		return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		b := newBatch(ctx, tx)
-		created := in.CreatedAt
-		if created.IsZero() {
-			created = b.now
-		}
-		return b.exec(s.stmts.putIntent, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created))
-	})
-	if err != nil {
+	created := in.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	// One statement commits atomically on its own; no BEGIN/COMMIT needed.
+	if _, err := s.stmts.putIntent.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint); err != nil {
 		return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
 	}
 	return nil
@@ -38,7 +36,7 @@ func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]s
 		for rows.Next() {
 			var in store.Intent
 			var created int64
-			if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created); err != nil {
+			if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint); err != nil {
 				return err
 			}
 			in.CreatedAt = fromNanos(created)

@@ -1,0 +1,54 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/concordsync/concord/internal/store"
+)
+
+// PutIntents stores several intents in one transaction.
+func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
+	if len(ins) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, s.stmts.putIntent)
+		for _, in := range ins {
+			if in.ID == "" {
+				return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
+			}
+			created := in.CreatedAt
+			if created.IsZero() {
+				created = time.Now()
+			}
+			if _, err := st.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint); err != nil {
+				return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// OpenIntents lists the intents of one system datatype, oldest first.
+func (s *Store) OpenIntents(ctx context.Context, system, datatype string) ([]store.Intent, error) {
+	rows, err := s.query(ctx, `SELECT `+sqlIntentCols+` FROM intents
+		WHERE system = ? AND datatype = ? ORDER BY created_at, id`, system, datatype)
+	if err != nil {
+		return nil, fmt.Errorf("open intents of %s:%s: %w", system, datatype, err)
+	}
+	defer rows.Close()
+	var out []store.Intent
+	for rows.Next() {
+		var in store.Intent
+		var created int64
+		if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint); err != nil {
+			return nil, err
+		}
+		in.CreatedAt = fromNanos(created)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
