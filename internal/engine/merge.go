@@ -125,7 +125,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		g.Updated = now
 		s.batch.Goldens = append(s.batch.Goldens, *g)
 		s.batch.KeysFor = append(s.batch.KeysFor, id)
-		if !g.Deleted {
+		{ // a deleted golden record keeps its keys: older copies must find it
 			for name, v := range matchKeys(g.Props, s.criteria) {
 				s.batch.Keys = append(s.batch.Keys, store.MatchKey{Type: s.typ, Name: name, Value: v, GoldenID: id})
 			}
@@ -171,16 +171,19 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 		for p := range in.Times {
 			in.Times[p] = time.Time{}
 		}
-		if g.Deleted {
-			link.GoldenID = g.ID
-			s.linkedIn[g.ID] = r.ID
-			g.Dirty = true // share deletes it where the policy says so
-			s.touched[g.ID] = true
-			s.batch.Links = append(s.batch.Links, link)
-			s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: "matched",
-				Detail: "recognised as the record Concord inserted before its golden record was deleted"})
-			return
+	}
+	if g != nil && g.Deleted {
+		link.GoldenID = g.ID
+		s.linkedIn[g.ID] = r.ID
+		g.Dirty = true // share deletes it where the policy says so
+		s.touched[g.ID] = true
+		s.batch.Links = append(s.batch.Links, link)
+		detail := "a copy of a deleted golden record, older than its deletion; linked so that the deletion reaches it"
+		if own {
+			detail = "recognised as the record Concord inserted before its golden record was deleted"
 		}
+		s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: "matched", Detail: detail})
+		return
 	}
 	action := "matched"
 	if g == nil {
@@ -307,7 +310,7 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 		var cands []string
 		for _, id := range s.candidates(name, val) {
 			g := s.goldens[id]
-			if g == nil || g.Deleted {
+			if g == nil || (g.Deleted && !predates(r, g)) {
 				continue
 			}
 			if v, ok := keyValue(g.Props, crit); !ok || v != val {
@@ -441,6 +444,19 @@ func (e *Engine) loadIntents(ctx context.Context, s *mergeState, m *mapping.Mapp
 	return nil
 }
 
+// DeletedProp is the provenance key under which a golden record keeps who
+// deleted it, and when.
+const DeletedProp = "_deleted"
+
+// predates tells whether a record was last modified before its would-be
+// golden record was deleted: then it is a copy of the deleted entity that
+// was never linked (created while a system could not be read, say), not a
+// new entity that happens to share its key.
+func predates(r store.Record, g *store.Golden) bool {
+	del, ok := g.Prov[DeletedProp]
+	return ok && !r.Modified.IsZero() && !r.Modified.After(del.Time)
+}
+
 // vetoed tells whether an earlier criterion has values on both sides that differ.
 func vetoed(earlier [][]string, props, golden map[string]any) bool {
 	for _, c := range earlier {
@@ -501,6 +517,10 @@ func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, 
 		g := s.goldens[r.GoldenID]
 		if g != nil && !g.Deleted {
 			g.Deleted, g.Dirty = true, true
+			if g.Prov == nil {
+				g.Prov = map[string]store.Provenance{}
+			}
+			g.Prov[DeletedProp] = store.Provenance{System: r.System, Datatype: r.Datatype, ID: r.ID, Time: r.Modified}
 			s.touched[g.ID] = true
 		}
 		ev.Detail = "deleted in the system; delete policy propagate: the golden record is deleted and so are its linked records where the policy allows"
