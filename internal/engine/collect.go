@@ -22,6 +22,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	datatype := m.Datatype
 	conn := e.conns[m.System]
 	e.unread[m.Name()] = true // until the listing completes
+	e.seenUpdates = nil
 	cur, err := e.st.GetCursor(ctx, m.System, datatype)
 	if err != nil {
 		return rep, stErr(err)
@@ -99,6 +100,14 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		return rep, stErr(err)
 	}
 	delete(e.unread, m.Name())
+	if len(e.seenUpdates) > 0 {
+		// The outcome of these updates has been seen and dated.
+		done := e.seenUpdates
+		e.seenUpdates = nil
+		if err := e.st.CommitShare(ctx, store.ShareBatch{IntentsDone: done}); err != nil {
+			return rep, stErr(err)
+		}
+	}
 	if cur.Breaker != "" {
 		// A sane listing (or one the operator accepted) closes the breaker.
 		if err := e.st.SetBreaker(ctx, m.System, datatype, ""); err != nil {
@@ -124,6 +133,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		return nil, nil, nil, stErr(err)
 	}
 	now := e.opt.Now()
+	changed := map[string]map[string]bool{} // record id -> fields whose value changed
 	for _, r := range recs {
 		old, known := stored[r.ID]
 		if r.Deleted {
@@ -176,10 +186,28 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		}
 		v.FieldTimes = fieldTimes(old.Fields, old.FieldTimes, r.Fields, mod, known && !old.Deleted)
 		v.GoldenID = old.GoldenID // for echo dating below; the store keeps its own link
+		for f, val := range r.Fields {
+			if !known || old.Deleted || !mapping.Equal(old.Fields[f], val) {
+				if changed[r.ID] == nil {
+					changed[r.ID] = map[string]bool{}
+				}
+				changed[r.ID][f] = true
+			}
+		}
 		versions = append(versions, v)
 		stored[r.ID] = v // a record listed twice in one page is stored once
 	}
-	if err := e.dateEchoes(ctx, m, versions, stored); err != nil {
+	if len(versions) == 0 {
+		return versions, seen, dels, nil
+	}
+	if *intents == nil {
+		ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
+		if err != nil {
+			return nil, nil, nil, stErr(err)
+		}
+		*intents = &ins
+	}
+	if err := e.dateEchoes(ctx, m, versions, changed, **intents); err != nil {
 		return nil, nil, nil, err
 	}
 	return versions, seen, dels, nil
@@ -192,7 +220,28 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 // would look newer than a real edit made elsewhere in between and beat it.
 // A user who sets a field to the value it already has in the hub changes
 // nothing, so the older time is right for them too.
-func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []store.Record, stored map[string]store.Record) error {
+//
+// A field that holds what an update of ours whose outcome is unknown sent
+// (an open update intent) is dated as old as can be: that value came from
+// the hub when the update was planned, and the hub may have moved on since.
+func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []store.Record, changed map[string]map[string]bool, intents []store.Intent) error {
+	sent := map[string][]store.Intent{}
+	for _, in := range intents {
+		if in.RecordID != "" {
+			sent[in.RecordID] = append(sent[in.RecordID], in)
+		}
+	}
+	for i := range versions {
+		v := &versions[i]
+		for _, in := range sent[v.ID] {
+			for f, val := range in.Fields {
+				if changed[v.ID][f] && mapping.Equal(v.Fields[f], val) {
+					v.FieldTimes[f] = time.Time{}
+				}
+			}
+			e.seenUpdates = append(e.seenUpdates, in.ID)
+		}
+	}
 	var ids []string
 	for _, v := range versions {
 		if v.GoldenID != "" {
@@ -219,10 +268,10 @@ func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []
 		}
 		for _, r := range m.Rows {
 			want, ok := desired[r.Field]
-			if !ok || mapping.IsEmpty(want) || !mapping.Equal(v.Fields[r.Field], want) {
+			if !ok || !changed[v.ID][r.Field] || mapping.IsEmpty(want) || !mapping.Equal(v.Fields[r.Field], want) {
 				continue
 			}
-			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() && p.Time.Before(v.FieldTimes[r.Field]) {
+			if p, ok := g.Prov[r.Property]; ok && p.Time.Before(v.FieldTimes[r.Field]) {
 				v.FieldTimes[r.Field] = p.Time
 			}
 		}

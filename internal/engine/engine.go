@@ -68,6 +68,9 @@ type Engine struct {
 	// cycle: nothing is inserted into them, since what they hold is not
 	// known (a record a user just created there would be duplicated).
 	unread map[string]bool
+	// seenUpdates are update intents whose record a listing in progress
+	// has brought back; they are removed when the listing completes.
+	seenUpdates []string
 }
 
 // stopping tells whether the cycle in progress was asked to stop.

@@ -422,10 +422,17 @@ func (e *Engine) loadIntents(ctx context.Context, s *mergeState, m *mapping.Mapp
 	s.intents = map[string][]store.Intent{}
 	var ids []string
 	for _, in := range ins {
+		if in.RecordID != "" {
+			continue // an update's intent: nothing to recognise here
+		}
 		if s.intents[in.GoldenID] == nil {
 			ids = append(ids, in.GoldenID)
 		}
 		s.intents[in.GoldenID] = append(s.intents[in.GoldenID], in)
+	}
+	if len(ids) == 0 {
+		s.intents = nil
+		return nil
 	}
 	if err := e.addGoldens(ctx, s, ids); err != nil {
 		return err

@@ -53,6 +53,9 @@ type write struct {
 	rec    store.Record
 	fields map[string]any // insert: all fields; update: the changed ones
 	intent store.Intent
+	// earlier are open intents of earlier updates of the record whose
+	// outcome is unknown; a successful update supersedes them.
+	earlier []store.Intent
 }
 
 type shareState struct {
@@ -103,7 +106,7 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	// Announce every insert before any API call, in one transaction.
 	var ins []store.Intent
 	for _, w := range s.writes {
-		if w.op == "insert" {
+		if w.intent.ID != "" {
 			ins = append(ins, w.intent)
 		}
 	}
@@ -206,12 +209,17 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			break
 		}
 	}
-	var mine []store.Intent
+	var mine, updates []store.Intent
 	for _, in := range intents {
 		if in.System == m.System && in.Datatype == m.Datatype {
-			mine = append(mine, in)
+			if in.RecordID != "" {
+				updates = append(updates, in)
+			} else {
+				mine = append(mine, in)
+			}
 		}
 	}
+
 	if rec != nil {
 		// The record we inserted came back through collect and was linked.
 		for _, in := range mine {
@@ -294,7 +302,14 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			}
 			return nil
 		}
-		s.writes = append(s.writes, write{g: g, m: m, op: "update", rec: *rec, fields: changes})
+		cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
+		if err != nil {
+			return err
+		}
+		s.writes = append(s.writes, write{g: g, m: m, op: "update", rec: *rec, fields: changes, earlier: updates, intent: store.Intent{
+			ID: e.opt.NewID(), GoldenID: g.ID, System: m.System, Datatype: m.Datatype, Gen: cur.Gen, CreatedAt: now,
+			RecordID: rec.ID, Fields: changes,
+		}})
 		return nil
 	}
 
@@ -400,9 +415,16 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			}
 			rec.FieldTimes = writtenTimes(w.m, w.g, w.rec.Fields, w.rec.FieldTimes, fields, w.fields, rec.Modified, now)
 			s.batch.Written = append(s.batch.Written, rec)
+			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
+			for _, in := range w.earlier {
+				s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+			}
 			s.rep.Updated++
 			s.event(w, rec.Key, "updated", "wrote "+strings.Join(sortedKeys(w.fields), ", "), now)
-		} else if errors.Is(err, connector.ErrConflict) {
+		} else if !connector.IsTemporary(err) {
+			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID) // nothing was written
+		}
+		if errors.Is(err, connector.ErrConflict) {
 			s.rep.Conflicts++
 			s.done[w.g.ID] = false
 			s.event(w, w.rec.Key, "conflict", "the record changed since it was read; skipped, its change is merged first", now)

@@ -55,8 +55,10 @@ func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified
 		if err != nil {
 			return Input{}, fmt.Errorf("field %q → %s: %w", r.Field, r.Property, err)
 		}
+		// A zero time is kept: it marks a value known to be older than any
+		// other (the echo of a write of ours).
 		t, ok := times[r.Field]
-		if !ok || t.IsZero() {
+		if !ok {
 			t = modified
 		}
 		in.Times[r.Property] = t

@@ -107,6 +107,11 @@ type Intent struct {
 	// Fingerprint is the content hash of the fields the insert sent, to
 	// recognise the created record when the answer to the insert was lost.
 	Fingerprint string `json:"fingerprint"`
+	// RecordID is set for an update intent: the record being updated.
+	// Fields are the values the update sent, so that their echo is known
+	// for what it is when the answer was lost.
+	RecordID string         `json:"record_id,omitempty"`
+	Fields   map[string]any `json:"fields,omitempty"`
 }
 
 // Cursor is the collect position of one system datatype.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -24,7 +25,7 @@ func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
 			if created.IsZero() {
 				created = time.Now()
 			}
-			if _, err := st.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint); err != nil {
+			if _, err := st.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint, in.RecordID, intentFields(in.Fields)); err != nil {
 				return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
 			}
 		}
@@ -44,11 +45,33 @@ func (s *Store) OpenIntents(ctx context.Context, system, datatype string) ([]sto
 	for rows.Next() {
 		var in store.Intent
 		var created int64
-		if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint); err != nil {
+		var fields string
+		if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint, &in.RecordID, &fields); err != nil {
+			return nil, err
+		}
+		if in.Fields, err = decodeIntentFields(fields); err != nil {
 			return nil, err
 		}
 		in.CreatedAt = fromNanos(created)
 		out = append(out, in)
 	}
 	return out, rows.Err()
+}
+
+func intentFields(f map[string]any) string {
+	if len(f) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func decodeIntentFields(s string) (map[string]any, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return decodeFields(s)
 }

@@ -18,7 +18,7 @@ func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
 		created = time.Now()
 	}
 	// One statement commits atomically on its own; no BEGIN/COMMIT needed.
-	if _, err := s.stmts.putIntent.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint); err != nil {
+	if _, err := s.stmts.putIntent.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint, in.RecordID, intentFields(in.Fields)); err != nil {
 		return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
 	}
 	return nil
@@ -36,7 +36,11 @@ func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]s
 		for rows.Next() {
 			var in store.Intent
 			var created int64
-			if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint); err != nil {
+			var fields string
+			if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint, &in.RecordID, &fields); err != nil {
+				return err
+			}
+			if in.Fields, err = decodeIntentFields(fields); err != nil {
 				return err
 			}
 			in.CreatedAt = fromNanos(created)

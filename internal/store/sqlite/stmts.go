@@ -171,8 +171,8 @@ const (
 
 	sqlUnlink       = `UPDATE records SET golden_id = '' WHERE system = ? AND datatype = ? AND id = ?`
 	sqlClean        = `UPDATE goldens SET dirty = 0 WHERE id IN (…)`
-	sqlIntentCols   = `id, golden_id, system, datatype, gen, created_at, fingerprint`
-	sqlPutIntent    = `INSERT OR REPLACE INTO intents (` + sqlIntentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlIntentCols   = `id, golden_id, system, datatype, gen, created_at, fingerprint, record_id, fields`
+	sqlPutIntent    = `INSERT OR REPLACE INTO intents (` + sqlIntentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlDeleteIntent = `DELETE FROM intents WHERE id IN (…)`
 )
 
