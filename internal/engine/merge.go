@@ -357,7 +357,7 @@ func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in 
 				continue
 			}
 			for _, it := range s.intents[gid] {
-				if it.Fingerprint == h || contentMatches(m, cand, r.Fields) {
+				if it.Fingerprint == h || contentMatches(m, cand, r.Fields) || keysMatch(m.Merge, in.Props, cand.Props) {
 					hits = append(hits, gid)
 					break
 				}
@@ -380,6 +380,20 @@ func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in 
 		own = true
 	}
 	return g, own, reason
+}
+
+// keysMatch tells whether some merge criterion has equal, non-empty values
+// on both sides (and no earlier one differs): for a record that may be our
+// own insert, later edited by a user, so that its content no longer matches.
+func keysMatch(criteria [][]string, props, golden map[string]any) bool {
+	for i, c := range criteria {
+		a, okA := keyValue(props, c)
+		b, okB := keyValue(golden, c)
+		if okA && okB && a == b {
+			return !vetoed(criteria[:i], props, golden)
+		}
+	}
+	return false
 }
 
 // contentMatches tells whether a record holds what the mapping would write
