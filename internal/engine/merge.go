@@ -166,10 +166,15 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 		return
 	}
 	if own {
-		// Our own insert, whose link was never stored. Its values came from
-		// the golden record, so they are no newer than what it holds now.
-		for p := range in.Times {
-			in.Times[p] = time.Time{}
+		// Our own insert, whose link was never stored. The values it sent
+		// came from the golden record, so they are no newer than what it
+		// holds now; a value a user changed since is dated as collected.
+		for _, it := range s.intents[g.ID] {
+			for _, row := range m.Rows {
+				if v, ok := it.Fields[row.Field]; ok && row.Reads() && mapping.Equal(r.Fields[row.Field], v) {
+					in.Times[row.Property] = time.Time{}
+				}
+			}
 		}
 	}
 	if g != nil && g.Deleted {

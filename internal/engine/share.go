@@ -347,7 +347,7 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	}
 	s.writes = append(s.writes, write{g: g, m: m, op: "insert", fields: desired, intent: store.Intent{
 		ID: e.opt.NewID(), GoldenID: g.ID, System: m.System, Datatype: m.Datatype, Gen: cur.Gen, CreatedAt: now,
-		Fingerprint: connector.Hash(desired),
+		Fingerprint: connector.Hash(desired), Fields: desired,
 	}})
 	return nil
 }
