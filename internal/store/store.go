@@ -297,9 +297,13 @@ type Store interface {
 	// Intents returns the intents of the golden ids, per golden id, ordered
 	// by CreatedAt and ID.
 	Intents(ctx context.Context, goldenIDs []string) (map[string][]Intent, error)
-	// PutIntents stores several intents in one transaction.
+	// PutIntents stores several intents in one transaction, each as
+	// PutIntent does: all of them, or none when one is invalid (no ID, or
+	// Fields that cannot be stored). Intent.Fields come back normalised like
+	// Record.Fields, nil when empty.
 	PutIntents(ctx context.Context, ins []Intent) error
-	// OpenIntents lists the intents of one system datatype, oldest first.
+	// OpenIntents lists the intents of one system datatype, oldest first
+	// (by CreatedAt, then ID).
 	OpenIntents(ctx context.Context, system, datatype string) ([]Intent, error)
 	CommitShare(ctx context.Context, b ShareBatch) error
 

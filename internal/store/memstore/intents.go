@@ -2,17 +2,51 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/concordsync/concord/internal/store"
 )
 
-// PutIntents stores several intents at once.
+// PutIntents stores several intents at once: all of them or, when one is
+// invalid, none.
 func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
-	for _, in := range ins {
-		if err := s.PutIntent(ctx, in); err != nil {
-			return err
+	if len(ins) == 0 {
+		return nil
+	}
+	stored := make([]store.Intent, len(ins))
+	for i, in := range ins {
+		if in.ID == "" {
+			return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
 		}
+		if len(in.Fields) == 0 {
+			in.Fields = nil
+		} else {
+			fields, err := normFields(in.Fields)
+			if err != nil {
+				return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+			}
+			in.Fields = fields
+		}
+		stored[i] = in
+	}
+	unlock, err := s.write(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now := s.now()
+	for _, in := range stored {
+		if in.CreatedAt.IsZero() {
+			in.CreatedAt = now
+		}
+		in.CreatedAt = normTime(in.CreatedAt)
+		s.deleteIntent(in.ID)
+		s.intents[in.ID] = in
+		if s.intentsOf[in.GoldenID] == nil {
+			s.intentsOf[in.GoldenID] = map[string]struct{}{}
+		}
+		s.intentsOf[in.GoldenID][in.ID] = struct{}{}
 	}
 	return nil
 }
@@ -27,14 +61,26 @@ func (s *Store) OpenIntents(ctx context.Context, system, datatype string) ([]sto
 	var out []store.Intent
 	for _, in := range s.intents {
 		if in.System == system && in.Datatype == datatype {
-			out = append(out, in)
+			out = append(out, cloneIntent(in))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sortIntents(out)
 	return out, nil
+}
+
+// sortIntents orders intents by creation time, then id.
+func sortIntents(ins []store.Intent) {
+	sort.Slice(ins, func(i, j int) bool {
+		if !ins[i].CreatedAt.Equal(ins[j].CreatedAt) {
+			return ins[i].CreatedAt.Before(ins[j].CreatedAt)
+		}
+		return ins[i].ID < ins[j].ID
+	})
+}
+
+func cloneIntent(in store.Intent) store.Intent {
+	if in.Fields != nil {
+		in.Fields = cloneFields(in.Fields)
+	}
+	return in
 }

@@ -563,25 +563,7 @@ func (s *Store) CommitMerge(ctx context.Context, b store.MergeBatch) error {
 // --- sharing ---
 
 func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
-	if in.ID == "" {
-		return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
-	}
-	unlock, err := s.write(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if in.CreatedAt.IsZero() {
-		in.CreatedAt = s.now()
-	}
-	in.CreatedAt = normTime(in.CreatedAt)
-	s.deleteIntent(in.ID)
-	s.intents[in.ID] = in
-	if s.intentsOf[in.GoldenID] == nil {
-		s.intentsOf[in.GoldenID] = map[string]struct{}{}
-	}
-	s.intentsOf[in.GoldenID][in.ID] = struct{}{}
-	return nil
+	return s.PutIntents(ctx, []store.Intent{in})
 }
 
 func (s *Store) deleteIntent(id string) {
@@ -611,14 +593,9 @@ func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]s
 		}
 		ins := make([]store.Intent, 0, len(set))
 		for id := range set {
-			ins = append(ins, s.intents[id])
+			ins = append(ins, cloneIntent(s.intents[id]))
 		}
-		sort.Slice(ins, func(i, j int) bool {
-			if !ins[i].CreatedAt.Equal(ins[j].CreatedAt) {
-				return ins[i].CreatedAt.Before(ins[j].CreatedAt)
-			}
-			return ins[i].ID < ins[j].ID
-		})
+		sortIntents(ins)
 		out[gid] = ins
 	}
 	return out, nil

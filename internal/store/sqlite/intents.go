@@ -3,75 +3,97 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/concordsync/concord/internal/store"
 )
+
+func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
+	return s.PutIntents(ctx, []store.Intent{in})
+}
 
 // PutIntents stores several intents in one transaction.
 func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
 	if len(ins) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, s.stmts.putIntent)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		b := newBatch(ctx, tx)
+		args := make([]any, 0, len(ins)*s.stmts.putIntent.cols)
 		for _, in := range ins {
 			if in.ID == "" {
 				return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
 			}
 			created := in.CreatedAt
 			if created.IsZero() {
-				created = time.Now()
+				created = b.now
 			}
-			if _, err := st.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint, in.RecordID, intentFields(in.Fields)); err != nil {
-				return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+			fields := ""
+			if len(in.Fields) > 0 {
+				var err error
+				if b.buf, err = appendFields(b.buf[:0], in.Fields); err != nil {
+					return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+				}
+				fields = string(b.buf)
 			}
+			args = append(args, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created),
+				in.Fingerprint, in.RecordID, fields)
 		}
-		return nil
+		return b.insertRows(&s.stmts.putIntent, args)
 	})
+	if err != nil {
+		return fmt.Errorf("put intents: %w", err)
+	}
+	return nil
 }
 
-// OpenIntents lists the intents of one system datatype, oldest first.
+func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]store.Intent, error) {
+	out := map[string][]store.Intent{}
+	err := inChunks(dedupe(goldenIDs), func(args []any, marks string) error {
+		rows, err := s.query(ctx, `SELECT `+sqlIntentCols+` FROM intents
+			WHERE golden_id IN (`+marks+`) ORDER BY golden_id, created_at, id`, args...)
+		return scanIntents(rows, err, func(in store.Intent) { out[in.GoldenID] = append(out[in.GoldenID], in) })
+	})
+	if err != nil {
+		return nil, fmt.Errorf("intents: %w", err)
+	}
+	return out, nil
+}
+
+// OpenIntents lists the intents of one system datatype, oldest first. The
+// intents table holds only the writes in flight, so it is scanned.
 func (s *Store) OpenIntents(ctx context.Context, system, datatype string) ([]store.Intent, error) {
+	var out []store.Intent
 	rows, err := s.query(ctx, `SELECT `+sqlIntentCols+` FROM intents
 		WHERE system = ? AND datatype = ? ORDER BY created_at, id`, system, datatype)
+	if err := scanIntents(rows, err, func(in store.Intent) { out = append(out, in) }); err != nil {
+		return nil, fmt.Errorf("open intents of %s %s: %w", system, datatype, err)
+	}
+	return out, nil
+}
+
+func scanIntents(rows *sql.Rows, err error, fn func(store.Intent)) error {
 	if err != nil {
-		return nil, fmt.Errorf("open intents of %s:%s: %w", system, datatype, err)
+		return err
 	}
 	defer rows.Close()
-	var out []store.Intent
 	for rows.Next() {
-		var in store.Intent
-		var created int64
-		var fields string
-		if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint, &in.RecordID, &fields); err != nil {
-			return nil, err
+		var (
+			in      store.Intent
+			created int64
+			fields  string
+		)
+		if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created,
+			&in.Fingerprint, &in.RecordID, &fields); err != nil {
+			return err
 		}
-		if in.Fields, err = decodeIntentFields(fields); err != nil {
-			return nil, err
+		if fields != "" {
+			if in.Fields, err = decodeFields(fields); err != nil {
+				return fmt.Errorf("intent %s: fields: %w", in.ID, err)
+			}
 		}
 		in.CreatedAt = fromNanos(created)
-		out = append(out, in)
+		fn(in)
 	}
-	return out, rows.Err()
-}
-
-func intentFields(f map[string]any) string {
-	if len(f) == 0 {
-		return ""
-	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
-func decodeIntentFields(s string) (map[string]any, error) {
-	if s == "" {
-		return nil, nil
-	}
-	return decodeFields(s)
+	return rows.Err()
 }

@@ -4,55 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/concordsync/concord/internal/store"
 )
-
-func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
-	if in.ID == "" {
-		return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
-	}
-	created := in.CreatedAt
-	if created.IsZero() {
-		created = time.Now()
-	}
-	// One statement commits atomically on its own; no BEGIN/COMMIT needed.
-	if _, err := s.stmts.putIntent.ExecContext(ctx, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created), in.Fingerprint, in.RecordID, intentFields(in.Fields)); err != nil {
-		return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
-	}
-	return nil
-}
-
-func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]store.Intent, error) {
-	out := map[string][]store.Intent{}
-	err := inChunks(dedupe(goldenIDs), func(args []any, marks string) error {
-		rows, err := s.query(ctx, `SELECT `+sqlIntentCols+` FROM intents
-			WHERE golden_id IN (`+marks+`) ORDER BY golden_id, created_at, id`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var in store.Intent
-			var created int64
-			var fields string
-			if err := rows.Scan(&in.ID, &in.GoldenID, &in.System, &in.Datatype, &in.Gen, &created, &in.Fingerprint, &in.RecordID, &fields); err != nil {
-				return err
-			}
-			if in.Fields, err = decodeIntentFields(fields); err != nil {
-				return err
-			}
-			in.CreatedAt = fromNanos(created)
-			out[in.GoldenID] = append(out[in.GoldenID], in)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("intents: %w", err)
-	}
-	return out, nil
-}
 
 func (s *Store) CommitShare(ctx context.Context, sb store.ShareBatch) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

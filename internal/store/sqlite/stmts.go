@@ -29,7 +29,7 @@ type writeStmts struct {
 	writeRecord  multiRow
 	unlink       *sql.Stmt
 	clean        inList
-	putIntent    *sql.Stmt
+	putIntent    multiRow
 	deleteIntent inList
 }
 
@@ -169,11 +169,12 @@ const (
 			seen_gen = max(records.seen_gen, excluded.seen_gen),
 			excluded = excluded.excluded`
 
-	sqlUnlink       = `UPDATE records SET golden_id = '' WHERE system = ? AND datatype = ? AND id = ?`
-	sqlClean        = `UPDATE goldens SET dirty = 0 WHERE id IN (…)`
-	sqlIntentCols   = `id, golden_id, system, datatype, gen, created_at, fingerprint, record_id, fields`
-	sqlPutIntent    = `INSERT OR REPLACE INTO intents (` + sqlIntentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlDeleteIntent = `DELETE FROM intents WHERE id IN (…)`
+	sqlUnlink        = `UPDATE records SET golden_id = '' WHERE system = ? AND datatype = ? AND id = ?`
+	sqlClean         = `UPDATE goldens SET dirty = 0 WHERE id IN (…)`
+	sqlIntentCols    = `id, golden_id, system, datatype, gen, created_at, fingerprint, record_id, fields`
+	sqlPutIntentHead = `INSERT OR REPLACE INTO intents (` + sqlIntentCols + `) VALUES `
+	sqlPutIntentRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlDeleteIntent  = `DELETE FROM intents WHERE id IN (…)`
 )
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -186,6 +187,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.insertKey, sqlInsertKeyHead, sqlInsertKeyRow, ""},
 		{&s.stmts.insertEvent, sqlInsertEventHead, sqlInsertEventRow, ""},
 		{&s.stmts.writeRecord, sqlWriteRecordHead, sqlWriteRecordRow, sqlWriteRecordTail},
+		{&s.stmts.putIntent, sqlPutIntentHead, sqlPutIntentRow, ""},
 	} {
 		if err := m.dst.prepare(ctx, s.w, m.head, m.row, m.tail); err != nil {
 			return err
@@ -215,7 +217,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.putDead, sqlPutDead},
 		{&s.stmts.clearDead, sqlClearDead},
 		{&s.stmts.unlink, sqlUnlink},
-		{&s.stmts.putIntent, sqlPutIntent},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -227,7 +228,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (w *writeStmts) close() {
-	for _, m := range []*multiRow{&w.upsertVersion, &w.upsertGolden, &w.insertKey, &w.insertEvent, &w.writeRecord} {
+	for _, m := range []*multiRow{&w.upsertVersion, &w.upsertGolden, &w.insertKey, &w.insertEvent, &w.writeRecord, &w.putIntent} {
 		m.close()
 	}
 	for _, l := range []*inList{&w.markSeen, &w.deleteKeys, &w.clean, &w.deleteIntent} {
@@ -235,7 +236,7 @@ func (w *writeStmts) close() {
 	}
 	for _, st := range []*sql.Stmt{
 		w.getCursor, w.putCursor, w.setBreaker, w.link,
-		w.putDead, w.clearDead, w.unlink, w.putIntent,
+		w.putDead, w.clearDead, w.unlink,
 	} {
 		if st != nil {
 			st.Close()

@@ -58,6 +58,7 @@ var suite = []struct {
 	{"Share/UnlinkedRecordsKeepTheirRow", testUnlinked},
 	{"Share/CleanGoldensLeaveDirtyList", testClean},
 	{"Intents", testIntents},
+	{"Intents/BatchAndOpen", testIntentBatches},
 	{"Paging/PendingRecordsAcrossBatches", testPendingPaging},
 	{"Paging/DirtyGoldens", testDirtyPaging},
 	{"Paging/UnseenRecordsAfterFullScan", testUnseen},
@@ -296,6 +297,8 @@ func testCollectCursor(t *testing.T, h *harness) {
 			store.Cursor{Value: "c2", Gen: 2, ScanGen: 1}, true, true},
 		{"cursor reset to empty", store.CollectBatch{Cursor: str("")},
 			store.Cursor{Value: "", Gen: 2, ScanGen: 1}, false, false},
+		{"done on the engine's clock", store.CollectBatch{Done: true, FullScan: true, ScanGen: 2, At: at(30).In(time.FixedZone("X", 7200))},
+			store.Cursor{Gen: 3, ScanGen: 2}, false, false},
 	}
 	var lastSuccess, lastScan time.Time
 	for _, st := range steps {
@@ -313,6 +316,12 @@ func testCollectCursor(t *testing.T, h *harness) {
 		if st.scan {
 			recent(t, st.name+": last scan", got.LastScan, before)
 			lastScan = got.LastScan
+		}
+		if !st.batch.At.IsZero() {
+			lastSuccess, lastScan = at(30), at(30)
+			sameTime(t, st.name+": last success", got.LastSuccess, lastSuccess)
+			sameTime(t, st.name+": last scan", got.LastScan, lastScan)
+			lastSuccess, lastScan = got.LastSuccess, got.LastScan
 		}
 		want.LastSuccess, want.LastScan = lastSuccess, lastScan
 		equal(t, st.name, got, want)
@@ -791,6 +800,67 @@ func testIntents(t *testing.T, h *harness) {
 	}
 	equal(t, "golden ids after done", mapKeys(got), []string{"g1"})
 	equal(t, "intents of g1 after done", len(got["g1"]), 1)
+}
+
+func testIntentBatches(t *testing.T, h *harness) {
+	insert := func(id, golden string, created int) store.Intent {
+		return store.Intent{ID: id, GoldenID: golden, System: erp, Datatype: account, Gen: 2, CreatedAt: at(created),
+			Fingerprint: "fp-" + id}
+	}
+	update := store.Intent{ID: "u1", GoldenID: "g3", System: erp, Datatype: account, CreatedAt: at(1),
+		RecordID: "a7", Fields: map[string]any{"Name": "Ann", "Count": 3, "Tags": []string{"x"}}}
+	if err := h.s.PutIntents(h.ctx, nil); err != nil {
+		t.Fatalf("PutIntents(nil): %v", err)
+	}
+	if err := h.s.PutIntents(h.ctx, []store.Intent{insert("i2", "g1", 2), insert("i1", "g2", 2), update,
+		insert("i0", "g1", 3), {ID: "other", GoldenID: "g1", System: shop, Datatype: customer, CreatedAt: at(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	update.Fields["Name"] = "changed" // the store keeps its own copy
+
+	open, err := h.s.OpenIntents(h.ctx, erp, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, in := range open {
+		order = append(order, in.ID)
+	}
+	equal(t, "open intents of erp Account, oldest first", order, []string{"u1", "i1", "i2", "i0"})
+	if len(open) == 4 {
+		u := open[0]
+		sameTime(t, "created", u.CreatedAt, at(1))
+		u.CreatedAt = time.Time{}
+		equal(t, "update intent", u, store.Intent{ID: "u1", GoldenID: "g3", System: erp, Datatype: account, RecordID: "a7",
+			Fields: map[string]any{"Name": "Ann", "Count": 3.0, "Tags": []any{"x"}}})
+		equal(t, "fingerprint", open[1].Fingerprint, "fp-i1")
+		equal(t, "fields of an insert intent", len(open[1].Fields), 0)
+		open[0].Fields["Name"] = "changed again"
+	}
+	byGolden, err := h.s.Intents(h.ctx, []string{"g3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byGolden["g3"]) == 1 {
+		equal(t, "update intent fields by golden", byGolden["g3"][0].Fields["Name"], "Ann")
+	} else {
+		t.Errorf("intents of g3 = %+v", byGolden["g3"])
+	}
+	none, err := h.s.OpenIntents(h.ctx, erp, customer)
+	if err != nil || len(none) != 0 {
+		t.Errorf("OpenIntents of a datatype without any = %v, %v", none, err)
+	}
+
+	// All or nothing: an invalid intent fails the batch.
+	err = h.s.PutIntents(h.ctx, []store.Intent{insert("i9", "g9", 9), {GoldenID: "g9"}})
+	if err == nil {
+		t.Error("PutIntents with an intent without an id: no error")
+	}
+	got, err := h.s.Intents(h.ctx, []string{"g9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "intents of the failed batch", len(got), 0)
 }
 
 func testPendingPaging(t *testing.T, h *harness) {
