@@ -226,13 +226,29 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 // the hub when the update was planned, and the hub may have moved on since.
 func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []store.Record, changed map[string]map[string]bool, intents []store.Intent) error {
 	sent := map[string][]store.Intent{}
+	var inserts []store.Intent
 	for _, in := range intents {
 		if in.RecordID != "" {
 			sent[in.RecordID] = append(sent[in.RecordID], in)
+		} else if len(in.Fields) > 0 {
+			inserts = append(inserts, in)
 		}
 	}
 	for i := range versions {
 		v := &versions[i]
+		if v.GoldenID == "" {
+			// A record seen for the first time may be an insert of ours
+			// whose answer was lost: the values it sent are old.
+			for _, in := range inserts {
+				if sentBy(m, in, v) {
+					for f, val := range in.Fields {
+						if mapping.Equal(v.Fields[f], val) {
+							v.FieldTimes[f] = time.Time{}
+						}
+					}
+				}
+			}
+		}
 		for _, in := range sent[v.ID] {
 			for f, val := range in.Fields {
 				if changed[v.ID][f] && mapping.Equal(v.Fields[f], val) {
@@ -374,4 +390,40 @@ func (e *Engine) liveRecords(ctx context.Context, system, datatype string) (int6
 		}
 	}
 	return 0, nil
+}
+
+// sentBy tells whether a record seen for the first time is what an insert
+// intent sent: the same content, or the same values in the fields of one of
+// the mapping's merge criteria.
+func sentBy(m *mapping.Mapping, in store.Intent, v *store.Record) bool {
+	if in.Fingerprint != "" && in.Fingerprint == v.Hash {
+		return true
+	}
+	fieldOf := map[string]string{}
+	for _, r := range m.Rows {
+		fieldOf[r.Property] = r.Field
+	}
+	for _, crit := range m.Merge {
+		all := len(crit) > 0
+		for _, p := range crit {
+			f := fieldOf[p]
+			sentV, ok := in.Fields[f]
+			if f == "" || !ok || mapping.IsEmpty(sentV) || !mapping.Equal(v.Fields[f], sentV) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	if len(m.Merge) > 0 {
+		return false
+	}
+	for f, val := range in.Fields {
+		if !mapping.Equal(v.Fields[f], val) {
+			return false
+		}
+	}
+	return true
 }
