@@ -377,9 +377,6 @@ func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in 
 				len(hits), strings.Join(hits, ", "))
 		}
 	}
-	if r.Deleted {
-		return nil, false, ""
-	}
 	g, reason = e.match(s, m, r, in)
 	if g != nil && len(s.intents[g.ID]) > 0 {
 		own = true
@@ -522,11 +519,30 @@ func (s *mergeState) index(g *store.Golden) {
 
 // mergeDelete applies the mapping's delete policy to a tombstone.
 func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, now time.Time) {
-	if r.GoldenID == "" {
-		// A record we inserted, deleted before we linked it?
-		if g, own, _ := e.identify(s, m, r, mapping.Input{}); own && g != nil {
-			r.GoldenID = g.ID
-			s.linkedIn[g.ID] = r.ID
+	if r.GoldenID == "" && len(r.Fields) > 0 {
+		// Deleted before it was linked: a record we inserted, or a copy of
+		// an entity the hub knows (or will know) by its merge keys.
+		in, err := m.In(r.Fields, r.FieldTimes, r.Modified)
+		if err == nil {
+			if g, _, reason := e.identify(s, m, r, in); g != nil && reason == "" {
+				r.GoldenID = g.ID
+				s.linkedIn[g.ID] = r.ID
+			} else if m.Delete == mapping.DeletePropagate && len(matchKeys(in.Props, s.criteria)) > 0 {
+				// Remember the deleted entity as a deleted golden record with
+				// its keys, so that copies of it found later (older than the
+				// deletion) are linked to it and deleted, not re-created.
+				g := &store.Golden{ID: e.opt.NewID(), Type: s.typ, Props: in.Props, Deleted: true,
+					Prov: map[string]store.Provenance{DeletedProp: {System: r.System, Datatype: r.Datatype, ID: r.ID, Time: r.Modified}}}
+				s.goldens[g.ID] = g
+				s.touched[g.ID] = true
+				s.index(g)
+				r.GoldenID = g.ID
+				s.linkedIn[g.ID] = r.ID
+				s.batch.Links = append(s.batch.Links, r)
+				s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: "deleted",
+					Detail: "deleted before it was linked; kept as a deleted golden record so that older copies elsewhere are deleted too"})
+				return
+			}
 		}
 	}
 	link := r
