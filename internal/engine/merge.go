@@ -475,9 +475,21 @@ const DeletedProp = "_deleted"
 // golden record was deleted: then it is a copy of the deleted entity that
 // was never linked (created while a system could not be read, say), not a
 // new entity that happens to share its key.
+//
+// A record's oldest field time tells when it existed at the latest: a copy
+// edited after the deletion still has fields from before it.
 func predates(r store.Record, g *store.Golden) bool {
 	del, ok := g.Prov[DeletedProp]
-	return ok && !r.Modified.IsZero() && !r.Modified.After(del.Time)
+	if !ok {
+		return false
+	}
+	oldest := r.Modified
+	for _, t := range r.FieldTimes {
+		if !t.IsZero() && t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return !oldest.IsZero() && !oldest.After(del.Time)
 }
 
 // vetoed tells whether an earlier criterion has values on both sides that differ.
