@@ -235,8 +235,27 @@ func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, err
 			e.log.Warn("collect failed", "system", m.System, "datatype", m.Datatype, "err", err)
 		}
 	}
+	var waiting []*mapping.Mapping
 	for _, m := range ms {
 		r, err := e.merge(ctx, m)
+		rep.add(r)
+		if err != nil {
+			if fatal(ctx, err) {
+				return rep, err
+			}
+			rep.Errors = append(rep.Errors, fmt.Errorf("merge %s: %w", m.Name(), err))
+		}
+		if r.Deferred > 0 {
+			waiting = append(waiting, m)
+		}
+	}
+	// Records that wait for a reference were matched against the golden
+	// records that existed when their mapping's turn came; a second pass
+	// links them to those created since by the other mappings, so that a
+	// copy of them is not inserted into their own system meanwhile.
+	for _, m := range waiting {
+		r, err := e.merge(ctx, m)
+		r.Deferred = 0 // counted in the first pass
 		rep.add(r)
 		if err != nil {
 			if fatal(ctx, err) {
