@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,7 +26,10 @@ import (
 type line struct {
 	Results []benchmark.Result
 	PeakRSS int64
-	Err     string
+	// SystemsRSS is the resident size once the two in-process systems are
+	// seeded, before the sync: the systems' own data, not Concord's.
+	SystemsRSS int64
+	Err        string
 }
 
 func main() {
@@ -39,7 +43,7 @@ func main() {
 		return
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tphase\trecords\tseconds\trecords/s\tallocs/record\twrites\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "N\tphase\trecords\tseconds\trecords/s\tallocs/record\twrites\tpeak RSS MB\tsystems' data MB\t")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -56,7 +60,8 @@ func main() {
 			os.Exit(1)
 		}
 		for _, r := range l.Results {
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%.0f\t%.1f\t%d\t%.0f\t\n", r.N, r.Phase, r.Records, r.Seconds, r.RecordsPerSec, r.AllocsPerRec, r.Writes, float64(l.PeakRSS)/(1<<20))
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%.0f\t%.1f\t%d\t%.0f\t%.0f\t\n", r.N, r.Phase, r.Records, r.Seconds, r.RecordsPerSec, r.AllocsPerRec, r.Writes,
+				float64(l.PeakRSS)/(1<<20), float64(l.SystemsRSS)/(1<<20))
 		}
 		tw.Flush()
 	}
@@ -83,6 +88,8 @@ func runOne(n int, storeKind string, rounds int) {
 		return
 	}
 	defer s.Close()
+	runtime.GC()
+	l.SystemsRSS = benchmark.RSS()
 	r, err := s.Measure(ctx, "initial sync", n)
 	if err != nil {
 		l.Err = err.Error()

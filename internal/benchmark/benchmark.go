@@ -165,14 +165,19 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 
 // PeakRSS returns the process's peak resident set size in bytes (Linux),
 // or 0 where it cannot be read.
-func PeakRSS() int64 {
+func PeakRSS() int64 { return procStatus("VmHWM") }
+
+// RSS returns the process's current resident set size in bytes.
+func RSS() int64 { return procStatus("VmRSS") }
+
+func procStatus(key string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	var kb int64
 	for _, line := range splitLines(string(b)) {
-		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+		if _, err := fmt.Sscanf(line, key+": %d kB", &kb); err == nil {
 			return kb * 1024
 		}
 	}
