@@ -324,6 +324,9 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 			if vetoed(m.Merge[:ci], in.Props, g.Props) {
 				continue
 			}
+			if other, ok := s.linkedIn[id]; ok && other != r.ID && m.Repeats {
+				continue // another line for the same product: this one is new
+			}
 			cands = append(cands, id)
 		}
 		switch len(cands) {

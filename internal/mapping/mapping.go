@@ -68,6 +68,11 @@ type Mapping struct {
 	FullScan  time.Duration
 	Rows      []Row
 	Lines     *Lines
+	// Repeats is true where one record may share its merge key with another
+	// of the same datatype and still be a different entity (two lines of
+	// one order for the same product): a key already linked in the datatype
+	// then means "a new one", not "a duplicate".
+	Repeats bool
 	// ReadProps lists the canonical properties the mapping reads, in row
 	// order: the order merge decisions are made and recorded in.
 	ReadProps []string
@@ -251,7 +256,7 @@ func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
 		System: m.System, Datatype: m.Lines.Datatype, Canonical: lt,
 		Direction: m.Direction, Insert: m.Insert, Delete: DeletePropagate,
 		Merge:    [][]string{{ParentProperty, "product"}},
-		Schedule: m.Schedule, FullScan: m.FullScan, Rows: rows, typ: &t,
+		Schedule: m.Schedule, FullScan: m.FullScan, Rows: rows, typ: &t, Repeats: true,
 	}
 	if _, ok := t.Properties["product"]; !ok {
 		lm.Merge = nil
