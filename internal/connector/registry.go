@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 )
@@ -48,4 +49,22 @@ func Kinds() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+type baseDirKey struct{}
+
+// WithBaseDir returns a context carrying the folder relative paths in
+// connector settings are resolved against (the configuration file's).
+func WithBaseDir(ctx context.Context, dir string) context.Context {
+	return context.WithValue(ctx, baseDirKey{}, dir)
+}
+
+// ResolvePath makes a path from a connector's settings absolute against the
+// base folder in ctx, if any.
+func ResolvePath(ctx context.Context, path string) string {
+	dir, _ := ctx.Value(baseDirKey{}).(string)
+	if path == "" || dir == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
 }

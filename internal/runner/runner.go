@@ -67,7 +67,7 @@ func Open(ctx context.Context, cfg *config.Config, opt engine.Options) (*Runner,
 	}
 	for _, name := range sortedSystems(cfg) {
 		sys := cfg.Systems[name]
-		c, err := connector.Open(ctx, sys.Kind, name, sys.Settings)
+		c, err := connector.Open(connector.WithBaseDir(ctx, filepath.Dir(cfg.File)), sys.Kind, name, sys.Settings)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("system %q: %w", name, err)

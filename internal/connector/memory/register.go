@@ -77,7 +77,7 @@ func instanceLocked(name string, opts Options) *System {
 // open makes it; an instance that already exists keeps its Options.
 var settingKeys = []string{"id_prefix", "instance", "page_size", "seed_file", "time_granularity"}
 
-func open(_ context.Context, system string, settings map[string]any) (connector.Connector, error) {
+func open(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("system %q (kind memory): "+format, append([]any{system}, args...)...)
 	}
@@ -122,7 +122,7 @@ func open(_ context.Context, system string, settings map[string]any) (connector.
 	s := instanceLocked(name, opts)
 	instancesMu.Unlock()
 	if seedFile != "" {
-		if err := s.LoadSeedFile(seedFile); err != nil {
+		if err := s.LoadSeedFile(connector.ResolvePath(ctx, seedFile)); err != nil {
 			return nil, fail("%w", err)
 		}
 	}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/concordsync/concord/internal/config"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := rootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestValidateReportsEveryErrorWithPosition(t *testing.T) {
+	_, err := run(t, "validate", "-c", "../../internal/config/testdata/acceptance.yaml")
+	var cerrs config.Errors
+	if !errors.As(err, &cerrs) {
+		t.Fatalf("validate returned %v, want config errors", err)
+	}
+	if len(cerrs) != 3 {
+		t.Fatalf("%d errors, want 3:\n%v", len(cerrs), err)
+	}
+	for _, e := range cerrs {
+		if e.Line < 1 || e.Column < 1 || e.Path == "" || !strings.HasSuffix(e.File, "acceptance.yaml") {
+			t.Errorf("error without a full position: %+v", e)
+		}
+	}
+}
+
+func TestSyncOnceStatusExplainAndLinks(t *testing.T) {
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "shop.json")
+	os.WriteFile(seed, []byte(`{"customers": [{"id": "1", "fields": {"number": "C1", "company": "Acme"}}]}`), 0o644)
+	cfg := filepath.Join(dir, "concord.yaml")
+	os.WriteFile(cfg, []byte(`
+systems:
+  shop: {kind: memory, settings: {instance: cli-test-shop, seed_file: shop.json}}
+  erp: {kind: memory, settings: {instance: cli-test-erp}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: number, property: code}
+      - {field: company, property: name}
+  - system: erp
+    datatype: Accounts
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: Code, property: code}
+      - {field: Name, property: name}
+`), 0o644)
+	out, err := run(t, "validate", "-c", cfg)
+	if err != nil || !strings.Contains(out, "valid") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	out, err = run(t, "sync", "--once", "-c", cfg)
+	if err != nil || !strings.Contains(out, "inserted 1") {
+		t.Fatalf("sync --once: %v\n%s", err, out)
+	}
+	out, err = run(t, "status", "-c", cfg)
+	if err != nil || !strings.Contains(out, "erp") || !strings.Contains(out, "Accounts") {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	out, err = run(t, "explain", "shop", "customers", "1", "-c", cfg)
+	if err != nil || !strings.Contains(out, "name") || !strings.Contains(out, "Acme") || !strings.Contains(out, "erp:Accounts") {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	out, err = run(t, "links", "-c", cfg)
+	if err != nil || strings.Count(out, "\n") < 3 {
+		t.Fatalf("links: %v\n%s", err, out)
+	}
+	out, err = run(t, "schema")
+	if err != nil || !strings.Contains(out, `"$schema"`) {
+		t.Fatalf("schema: %v\n%.200s", err, out)
+	}
+}
+
+func TestDemoRuns(t *testing.T) {
+	out, err := run(t, "demo")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"matched", "inserted", "won", "kept", "writes during this sync: 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
