@@ -1,0 +1,138 @@
+package mapping
+
+import (
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+)
+
+func compile(t *testing.T, yaml string) *Set {
+	t.Helper()
+	cfg, err := config.Parse("t.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const testYAML = `
+systems: {erp: {kind: memory}, shop: {kind: memory}}
+mappings:
+  - system: erp
+    datatype: Accounts
+    canonical: customer
+    properties:
+      - {field: Code, property: code, in: "trimpad(value)", out: "pad(value, 6, ' ')"}
+      - {field: Name, property: name}
+  - system: erp
+    datatype: Orders
+    canonical: order
+    properties:
+      - {field: Number, property: number}
+      - {field: Account, property: customer, ref: Accounts}
+      - {field: Date, property: order_date, type: date}
+    lines:
+      datatype: Lines
+      parent_field: OrderID
+      properties:
+        - {field: Qty, property: quantity, type: number}
+  - system: shop
+    datatype: products
+    canonical: product
+    properties:
+      - {field: price, property: unit_price, type: number}
+`
+
+func TestInAndOutRoundTrip(t *testing.T) {
+	s := compile(t, testYAML)
+	m, _ := s.Lookup("erp", "Accounts")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	in, err := m.In(map[string]any{"Code": "  C1", "Name": ""}, nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Props["code"] != "C1" || in.Props["name"] != nil {
+		t.Fatalf("mapped in: %v", in.Props)
+	}
+	if !in.Times["code"].Equal(t0) {
+		t.Fatalf("a field without its own time takes the record's: %v", in.Times)
+	}
+	out, unresolved, err := m.Out(map[string]any{"code": "C1", "name": "Acme"}, nil)
+	if err != nil || len(unresolved) > 0 {
+		t.Fatal(err, unresolved)
+	}
+	if out["Code"] != "    C1" || out["Name"] != "Acme" {
+		t.Fatalf("mapped out: %v", out)
+	}
+}
+
+func TestReferencesAreLeftToTheEngine(t *testing.T) {
+	s := compile(t, testYAML)
+	m, _ := s.Lookup("erp", "Orders")
+	in, err := m.In(map[string]any{"Number": "SO1", "Account": 42.0, "Date": "/Date(1767225600000)/"}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := in.Refs["customer"]; ref.Datatype != "Accounts" || ref.ID != "42" {
+		t.Fatalf("reference: %+v", in.Refs)
+	}
+	if in.Props["order_date"] != "2026-01-01" {
+		t.Fatalf("/Date(ms)/ not coerced to a date: %v", in.Props["order_date"])
+	}
+	_, unresolved, _ := m.Out(map[string]any{"number": "SO1", "customer": "g1"}, func(dt, gid string) (string, bool) { return "", false })
+	if len(unresolved) != 1 || unresolved[0] != "customer" {
+		t.Fatalf("unresolved = %v", unresolved)
+	}
+	out, _, _ := m.Out(map[string]any{"number": "SO1", "customer": "g1"}, func(dt, gid string) (string, bool) { return "A-7", dt == "Accounts" })
+	if out["Account"] != "A-7" {
+		t.Fatalf("reference out = %v", out["Account"])
+	}
+}
+
+func TestLinesBecomeTheirOwnMapping(t *testing.T) {
+	s := compile(t, testYAML)
+	lm, ok := s.Lookup("erp", "Lines")
+	if !ok || lm.Canonical != "order.lines" || !lm.Repeats {
+		t.Fatalf("lines mapping: %+v", lm)
+	}
+	if lm.Rows[0].Property != ParentProperty || lm.Rows[0].Ref != "Orders" {
+		t.Fatalf("first line row must refer to the parent: %+v", lm.Rows[0])
+	}
+	pos := map[string]int{}
+	for i, typ := range s.Order {
+		pos[typ] = i
+	}
+	if !(pos["customer"] < pos["order"] && pos["order"] < pos["order.lines"] && pos["product"] < pos["order.lines"]) {
+		t.Fatalf("types out of reference order: %v", s.Order)
+	}
+}
+
+func TestEqualAndCoerce(t *testing.T) {
+	cases := []struct {
+		a, b any
+		eq   bool
+	}{
+		{nil, "", true}, {"", "  ", true}, {3.0, int64(3), true}, {"3", 3.0, false},
+		{[]any{1.0}, []any{int64(1)}, true}, {map[string]any{"a": nil, "b": 1.0}, map[string]any{"b": 1.0}, true},
+		{true, "true", false},
+	}
+	for _, c := range cases {
+		if Equal(c.a, c.b) != c.eq {
+			t.Errorf("Equal(%#v, %#v) = %v", c.a, c.b, !c.eq)
+		}
+	}
+	if v, err := Coerce("12.50", "number"); err != nil || v != 12.5 {
+		t.Errorf("Coerce number: %v %v", v, err)
+	}
+	if _, err := Coerce("twelve", "number"); err == nil {
+		t.Error("a non-number coerced to a number")
+	}
+	if v, _ := Coerce(7.0, "string"); v != "7" {
+		t.Errorf("Coerce 7.0 to string = %#v", v)
+	}
+}
