@@ -340,3 +340,22 @@ func BenchmarkStatus(b *testing.B) {
 	}
 	report()
 }
+
+// BenchmarkPutIntents announces 1000 inserts in one commit, as share does
+// per batch. records/s counts intents.
+func BenchmarkPutIntents(b *testing.B) {
+	s := openTemp(b)
+	ctx := context.Background()
+	report := startTimer(b, benchBatch)
+	for n := 0; n < b.N; n++ {
+		ins := make([]store.Intent, benchBatch)
+		for i := range ins {
+			ins[i] = store.Intent{ID: fmt.Sprintf("i%06d-%04d", n, i), GoldenID: fmt.Sprintf("g%06d-%04d", n, i), System: "erp", Datatype: "Account",
+				CreatedAt: benchT0, Fingerprint: "0123456789abcdefghijklmn"}
+		}
+		if err := s.PutIntents(ctx, ins); err != nil {
+			b.Fatal(err)
+		}
+	}
+	report()
+}

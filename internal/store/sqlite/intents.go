@@ -4,12 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/concordsync/concord/internal/store"
 )
 
 func (s *Store) PutIntent(ctx context.Context, in store.Intent) error {
-	return s.PutIntents(ctx, []store.Intent{in})
+	args, err := intentArgs(nil, nil, in, time.Now())
+	if err != nil {
+		return fmt.Errorf("put intents: %w", err)
+	}
+	// One statement commits atomically on its own: no BEGIN and COMMIT.
+	if _, err := s.stmts.putIntent.stmts[0].ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+	}
+	return nil
 }
 
 // PutIntents stores several intents in one transaction.
@@ -21,23 +30,10 @@ func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
 		b := newBatch(ctx, tx)
 		args := make([]any, 0, len(ins)*s.stmts.putIntent.cols)
 		for _, in := range ins {
-			if in.ID == "" {
-				return fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
+			var err error
+			if args, err = intentArgs(args, b, in, b.now); err != nil {
+				return err
 			}
-			created := in.CreatedAt
-			if created.IsZero() {
-				created = b.now
-			}
-			fields := ""
-			if len(in.Fields) > 0 {
-				var err error
-				if b.buf, err = appendFields(b.buf[:0], in.Fields); err != nil {
-					return fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
-				}
-				fields = string(b.buf)
-			}
-			args = append(args, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created),
-				in.Fingerprint, in.RecordID, fields)
 		}
 		return b.insertRows(&s.stmts.putIntent, args)
 	})
@@ -45,6 +41,35 @@ func (s *Store) PutIntents(ctx context.Context, ins []store.Intent) error {
 		return fmt.Errorf("put intents: %w", err)
 	}
 	return nil
+}
+
+// intentArgs appends the column values of in (sqlIntentCols) to args,
+// encoding its fields with b's scratch buffer when b is not nil.
+func intentArgs(args []any, b *batch, in store.Intent, now time.Time) ([]any, error) {
+	if in.ID == "" {
+		return args, fmt.Errorf("put intent for golden %s: empty intent id", in.GoldenID)
+	}
+	created := in.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	fields := ""
+	if len(in.Fields) > 0 {
+		var buf []byte
+		if b != nil {
+			buf = b.buf[:0]
+		}
+		buf, err := appendFields(buf, in.Fields)
+		if err != nil {
+			return args, fmt.Errorf("put intent %s for golden %s: %w", in.ID, in.GoldenID, err)
+		}
+		fields = string(buf)
+		if b != nil {
+			b.buf = buf
+		}
+	}
+	return append(args, in.ID, in.GoldenID, in.System, in.Datatype, in.Gen, nanos(created),
+		in.Fingerprint, in.RecordID, fields), nil
 }
 
 func (s *Store) Intents(ctx context.Context, goldenIDs []string) (map[string][]store.Intent, error) {
