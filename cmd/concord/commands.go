@@ -37,6 +37,17 @@ func validateCmd(load loader) *cobra.Command {
 	}
 }
 
+// openStore loads the configuration and opens its store, for the commands
+// that only read or adjust Concord's state.
+func openStore(cmd *cobra.Command, load loader) (*config.Config, store.Store, error) {
+	cfg, err := load()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := runner.OpenStore(cmd.Context(), cfg)
+	return cfg, st, err
+}
+
 func open(cmd *cobra.Command, load loader) (*runner.Runner, error) {
 	cfg, err := load()
 	if err != nil {
@@ -114,11 +125,7 @@ func statusCmd(load loader) *cobra.Command {
 		Short: "Per system datatype: records, linked, pending inserts, dead letters, last successful collect",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			cfg, st, err := openStore(cmd, load)
 			if err != nil {
 				return err
 			}
@@ -195,11 +202,7 @@ func explainCmd(load loader) *cobra.Command {
 		Short: "The history of one record: each property, which system's change set it, when, and why it won or lost",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			_, st, err := openStore(cmd, load)
 			if err != nil {
 				return err
 			}
@@ -302,11 +305,7 @@ func linksCmd(load loader) *cobra.Command {
 		Short: "List links between system records and golden records, or inspect one golden record's links",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			_, st, err := openStore(cmd, load)
 			if err != nil {
 				return err
 			}
@@ -381,11 +380,7 @@ func breakerCmd(load loader) *cobra.Command {
 		Short: "Accept the deletions a tripped breaker held back; the next collect applies them",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			_, st, err := openStore(cmd, load)
 			if err != nil {
 				return err
 			}

@@ -453,21 +453,7 @@ func (e *Engine) loadIntents(ctx context.Context, s *mergeState, m *mapping.Mapp
 		s.intents = nil
 		return nil
 	}
-	if err := e.addGoldens(ctx, s, ids); err != nil {
-		return err
-	}
-	linked, err := e.st.RecordsForGoldens(ctx, ids)
-	if err != nil {
-		return stErr(err)
-	}
-	for gid, rs := range linked {
-		for _, r := range rs {
-			if r.System == m.System && r.Datatype == m.Datatype && !r.Excluded {
-				s.linkedIn[gid] = r.ID
-			}
-		}
-	}
-	return nil
+	return e.addCandidates(ctx, s, m, ids)
 }
 
 // DeletedProp is the provenance key under which a golden record keeps who
@@ -730,6 +716,12 @@ func (e *Engine) loadKeyHits(ctx context.Context, s *mergeState, m *mapping.Mapp
 	if len(ids) == 0 {
 		return nil
 	}
+	return e.addCandidates(ctx, s, m, ids)
+}
+
+// addCandidates loads golden records a batch may link to, and which record
+// of the mapping's datatype each is already linked to.
+func (e *Engine) addCandidates(ctx context.Context, s *mergeState, m *mapping.Mapping, ids []string) error {
 	if err := e.addGoldens(ctx, s, ids); err != nil {
 		return err
 	}

@@ -158,19 +158,7 @@ func idString(v any) string {
 
 // IsEmpty tells whether a value counts as empty: nil, blank string, empty
 // list or object. An empty value never overwrites a non-empty one.
-func IsEmpty(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return strings.TrimSpace(x) == ""
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		return len(x) == 0
-	}
-	return false
-}
+func IsEmpty(v any) bool { return transform.IsEmpty(v) }
 
 // Coerce converts a value to a data type. Empty values become nil.
 func Coerce(v any, typ string) (any, error) {

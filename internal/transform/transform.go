@@ -80,7 +80,7 @@ var helpers = []expr.Option{
 		return pad(args[0], n, ch), nil
 	}, pad),
 	expr.Function("trimpad", func(args ...any) (any, error) { return trimPad(args[0]), nil }, trimPad),
-	expr.Function("empty", func(args ...any) (any, error) { return isEmpty(args[0]), nil }, isEmpty),
+	expr.Function("empty", func(args ...any) (any, error) { return IsEmpty(args[0]), nil }, IsEmpty),
 }
 
 // Compile compiles src for the given kind. Conditions must yield a boolean.
@@ -152,7 +152,9 @@ func trimPad(v any) string {
 	return strings.TrimLeft(fmt.Sprint(v), " ")
 }
 
-func isEmpty(v any) bool {
+// IsEmpty tells whether a value counts as empty: nil, blank string, empty
+// list or object. Mappings and merge rules use the same definition.
+func IsEmpty(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
