@@ -42,6 +42,18 @@
 //   - An empty page is a lie no engine can tell from "nothing new", so the
 //     tap only tells it when it cannot hide a record the engine has never
 //     listed.
+//   - A deletion reaches a copy the engine never linked only when the
+//     engine has evidence that the copy existed before it: a version dated
+//     no later than the tombstone it was given. A copy a user made whose
+//     every version the engine was given is dated after that tombstone
+//     (made while its system could not be read, and edited after the
+//     delete before the engine first read it) may be a record just created
+//     that shares the key, and deleting it would be destructive. Then the
+//     oracle accepts the entity deleted everywhere or kept as a new entity:
+//     kept, it must meet the promise of a live entity, judged on the user
+//     actions on the records that still hold it (the deleted copies took
+//     their edits with them), and no record the engine was given from
+//     before the deletion may remain (see keptAsNew).
 //   - Users create an entity in two systems at once only before a round's
 //     sync, not from inside it (the engine may have read one system before
 //     the create and the other after it), and only delete records the

@@ -43,6 +43,9 @@ type oracle struct {
 	tape *tape
 	v    *view
 	out  []string
+	// notes explain, per entity, an allowance the oracle made for it; the
+	// reports on the entity repeat them.
+	notes map[entKey]string
 }
 
 func (o *oracle) report(tag string, format string, args ...any) {
@@ -52,7 +55,7 @@ func (o *oracle) report(tag string, format string, args ...any) {
 // check returns every violation of the promise in the systems' current
 // state. Call it once the engine has quiesced.
 func check(u *users, tp *tape) []string {
-	o := &oracle{u: u, tape: tp, v: u.look()}
+	o := &oracle{u: u, tape: tp, v: u.look(), notes: map[entKey]string{}}
 	o.records()
 	var keys []entKey
 	for k := range u.entities {
@@ -86,6 +89,21 @@ func (o *oracle) records() {
 func (o *oracle) entity(e *entity) {
 	copies := o.v.byEnt[e.entKey]
 	if e.deleted {
+		o.deleted(e, copies)
+		return
+	}
+	o.live(e, copies, nil)
+}
+
+// deleted checks a deleted entity: no system may hold it, unless the engine
+// could take a surviving copy for a new entity that shares the key (see
+// keptAsNew). Then the entity may be gone or present, and when present it
+// is held to the promise of a live entity, judged on the records that
+// still hold it; every copy the engine was given from before the deletion
+// must be gone all the same.
+func (o *oracle) deleted(e *entity, copies map[string][]liveRec) {
+	k, ok := o.keptAsNew(e)
+	if !ok {
 		for _, dt := range datatypesOf(e.canon) {
 			for _, r := range copies[dt.system] {
 				o.report(tagNotDeleted, "%s was deleted by a user but %s still holds %s: %s\n%s",
@@ -94,6 +112,117 @@ func (o *oracle) entity(e *entity) {
 		}
 		return
 	}
+	if len(copies) == 0 {
+		return // deleted everywhere: the other acceptable outcome
+	}
+	o.notes[e.entKey] = k.note
+	alive := map[recKey]bool{}
+	for _, dt := range datatypesOf(e.canon) {
+		for _, r := range copies[dt.system] {
+			alive[r.recKey()] = true
+			if at, old := o.givenBy(r.recKey(), k.deletedAt); old {
+				o.report(tagNotDeleted, "%s was deleted by a user and %s still holds %s, which the engine was given at %s, before the deletion: %s\n%s",
+					e.entKey, dt.system, r.recKey(), stamp(at), showFields(r.rec.Fields), o.history(e.entKey))
+			}
+		}
+	}
+	// The records the engine deleted went with the deleted entity, and so
+	// did the edits made to them (a delete wins over edits meanwhile): the
+	// entity kept is judged on the records that still hold it.
+	o.live(e, copies, func(rk recKey) bool { return alive[rk] })
+}
+
+// kept is why a deleted entity may live on as a new one.
+type kept struct {
+	deletedAt time.Time // the tombstone's time, as the engine was given it
+	note      string
+}
+
+// keptAsNew tells whether the engine could take a surviving copy of a
+// deleted entity for a new entity that shares its key.
+//
+// The engine deletes a copy it never linked only when it has evidence the
+// copy existed before the deletion: a version of it dated no later than the
+// tombstone it was given. A record a user made whose every version the
+// engine was given is dated after that tombstone (made while its system
+// could not be read, say, and edited after the delete before the engine
+// first read it) carries no such evidence: it may be a record the user has
+// just created, and deleting it would be destructive. Then "deleted" and
+// "kept as a new entity" are both outcomes the engine could justify. The
+// oracle works this out from the action log and the tape alone: the
+// deletion counts from the first tombstone of the deleted record the
+// engine was given (none given: no allowance); a record made by the engine
+// never counts, since it is a copy of a golden record the engine had.
+func (o *oracle) keptAsNew(e *entity) (kept, bool) {
+	var del *action
+	var made []*action
+	for _, a := range o.u.log {
+		if a.ent != e.entKey {
+			continue
+		}
+		switch a.kind {
+		case actDelete:
+			del = a
+		case actCreate:
+			made = append(made, a)
+		}
+	}
+	if del == nil {
+		return kept{}, false
+	}
+	var k kept
+	for _, v := range o.tape.versions(del.rec) {
+		if v.deleted && (k.deletedAt.IsZero() || v.modified.Before(k.deletedAt)) {
+			k.deletedAt = v.modified
+		}
+	}
+	if k.deletedAt.IsZero() {
+		return kept{}, false
+	}
+	var why []string
+	for _, a := range made {
+		if a.rec == del.rec {
+			continue
+		}
+		vs := o.tape.versions(a.rec)
+		if len(vs) == 0 {
+			continue
+		}
+		if _, old := o.givenBy(a.rec, k.deletedAt); old {
+			continue
+		}
+		first := vs[0].modified
+		for _, v := range vs {
+			if v.modified.Before(first) {
+				first = v.modified
+			}
+		}
+		why = append(why, fmt.Sprintf("every version of %s (made at %s) it was given is dated after that, the first %s", a.rec, stamp(a.at), stamp(first)))
+	}
+	if len(why) == 0 {
+		return kept{}, false
+	}
+	k.note = fmt.Sprintf("  may live on as a new entity that shares the key: the engine was given the deletion of %s at %s, and %s\n",
+		del.rec, stamp(k.deletedAt), strings.Join(why, "; "))
+	return k, true
+}
+
+// givenBy tells whether the engine was given a version of a record dated
+// no later than t, and the earliest such version's time.
+func (o *oracle) givenBy(rk recKey, t time.Time) (time.Time, bool) {
+	var first time.Time
+	for _, v := range o.tape.versions(rk) {
+		if !v.modified.After(t) && (first.IsZero() || v.modified.Before(first)) {
+			first = v.modified
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// live checks an entity that must be present: one record in every system
+// that takes it, equal under the mappings, holding the values the policy
+// allows. keep, when set, names the records whose user actions count.
+func (o *oracle) live(e *entity, copies map[string][]liveRec, keep func(recKey) bool) {
 	var linked []liveRec // one per system that holds it
 	for _, dt := range datatypesOf(e.canon) {
 		rs := copies[dt.system]
@@ -114,7 +243,7 @@ func (o *oracle) entity(e *entity) {
 		return
 	}
 	for _, prop := range editable[e.canon] {
-		o.property(e, prop, linked)
+		o.property(e, prop, linked, keep)
 	}
 }
 
@@ -134,7 +263,7 @@ func (o *oracle) value(r liveRec, prop string) (string, bool) {
 	return "", false
 }
 
-func (o *oracle) property(e *entity, prop string, linked []liveRec) {
+func (o *oracle) property(e *entity, prop string, linked []liveRec, keep func(recKey) bool) {
 	vals := map[string]string{} // system → value
 	var distinct []string
 	for _, r := range linked {
@@ -153,7 +282,7 @@ func (o *oracle) property(e *entity, prop string, linked []liveRec) {
 	if len(distinct) > 1 {
 		o.report(tagUnequal, "%s: %s differs between systems: %s\n%s", e.entKey, prop, showValues(vals), o.history(e.entKey))
 	}
-	edits := o.edits(e.entKey, prop)
+	edits := o.edits(e.entKey, prop, keep)
 	ok, why := allowed(edits)
 	var bad []string
 	for _, v := range distinct {
@@ -190,11 +319,13 @@ type propEdit struct {
 // edit's value, hi the latest written by a user (a restart may forget a
 // version it was given and read a later one). An edit that the user
 // changed again before the engine read it is invisible to any engine.
-func (o *oracle) edits(ent entKey, prop string) []*propEdit {
+//
+// keep, when set, names the records whose actions count.
+func (o *oracle) edits(ent entKey, prop string, keep func(recKey) bool) []*propEdit {
 	var byRec = map[recKey][]*action{}
 	var out []*propEdit
 	for _, a := range o.u.log {
-		if a.ent != ent {
+		if a.ent != ent || (keep != nil && !keep(a.rec)) {
 			continue
 		}
 		byRec[a.rec] = append(byRec[a.rec], a)
@@ -373,5 +504,6 @@ func (o *oracle) history(k entKey) string {
 			b.WriteString("    " + a.String() + "\n")
 		}
 	}
+	b.WriteString(o.notes[k])
 	return strings.TrimRight(b.String(), "\n")
 }
