@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
 	"github.com/spf13/cobra"
 )
 
@@ -39,7 +40,9 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&cfgPath, "config", "c", "concord.yaml", "configuration file")
-	load := func() (*config.Config, error) { return config.Load(cfgPath) }
+	load := func() (*config.Config, error) {
+		return config.LoadWith(cfgPath, config.Options{Kinds: connector.Kinds()})
+	}
 	root.AddCommand(
 		validateCmd(load),
 		syncCmd(load),

@@ -100,3 +100,13 @@ func TestDemoRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateKnowsConnectorKinds(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "concord.yaml")
+	os.WriteFile(cfg, []byte("systems:\n  shop: {kind: memroy}\nmappings:\n  - {system: shop, datatype: c, canonical: customer, properties: [{field: a, property: code}]}\n"), 0o644)
+	_, err := run(t, "validate", "-c", cfg)
+	var cerrs config.Errors
+	if !errors.As(err, &cerrs) || len(cerrs) != 1 || cerrs[0].Line != 2 || cerrs[0].Path != "systems.shop.kind" || !strings.Contains(cerrs[0].Message, `did you mean "memory"`) {
+		t.Fatalf("got %v", err)
+	}
+}

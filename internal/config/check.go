@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -56,6 +57,7 @@ func (p *parser) checkDurations(n *yaml.Node, at path) {
 func (p *parser) check(cfg *Config) {
 	model := canonical.With(cfg.Canonical)
 	p.checkStore(cfg.Store)
+	p.checkKinds(cfg.Systems)
 	p.checkCanonical(cfg.Canonical, model)
 
 	c := &mappingCheck{parser: p, cfg: cfg, model: model, mapped: map[systemDatatype]int{}}
@@ -79,6 +81,31 @@ func (p *parser) check(cfg *Config) {
 
 func (p *parser) line(at path) int {
 	return nearest(p.root, at).Line
+}
+
+// checkKinds checks every system's connector kind against the kinds this
+// binary has, when the caller said which.
+func (p *parser) checkKinds(systems map[string]System) {
+	if len(p.opts.Kinds) == 0 {
+		return
+	}
+	for _, name := range sortedNames(systems) {
+		kind := systems[name].Kind
+		if kind == "" || slices.Contains(p.opts.Kinds, kind) {
+			continue
+		}
+		p.problem(path{"systems", name, "kind"}, "unknown connector kind %q; expected one of: %s%s",
+			kind, strings.Join(p.opts.Kinds, ", "), didYouMean(kind, p.opts.Kinds))
+	}
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (p *parser) checkStore(s Store) {

@@ -28,21 +28,34 @@ const (
 	DefaultPropertyType     = "string"
 )
 
+// Options adjust what a parse checks beyond the file itself.
+type Options struct {
+	// Kinds lists the connector kinds this binary has; a system of another
+	// kind is an error. Empty accepts any kind.
+	Kinds []string
+}
+
 // Load reads and parses the configuration file at path.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(path string, o Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
-	return Parse(path, data)
+	return ParseWith(path, data, o)
 }
 
 // Parse parses, validates and completes a configuration. file names the
 // source in error messages and anchors the relative store path. On failure
 // the error is an Errors listing every problem found, each with its line,
 // column and field path.
-func Parse(file string, data []byte) (*Config, error) {
-	p := &parser{file: file}
+func Parse(file string, data []byte) (*Config, error) { return ParseWith(file, data, Options{}) }
+
+// ParseWith is Parse with options.
+func ParseWith(file string, data []byte, o Options) (*Config, error) {
+	p := &parser{file: file, opts: o}
 	cfg := p.parse(data)
 	if len(p.errs) > 0 {
 		sortErrors(p.errs)
@@ -54,6 +67,7 @@ func Parse(file string, data []byte) (*Config, error) {
 // parser holds the state of one Parse.
 type parser struct {
 	file string
+	opts Options
 	root *yaml.Node // the resolved document (see resolver)
 	errs Errors
 	// invalid lists places that failed the schema. Semantic checks stay
