@@ -30,7 +30,9 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	full := cur.Gen == 0 || (m.FullScan > 0 && e.opt.Now().Sub(cur.LastScan) >= m.FullScan)
 	scanGen := int64(0)
 	if full {
-		scanGen = cur.ScanGen + 1
+		// Every attempt needs a generation of its own: a scan that failed
+		// half-way has marked records seen under the one it used.
+		scanGen = max(cur.ScanGen+1, e.opt.Now().UnixNano())
 	}
 
 	var deletions []store.Record

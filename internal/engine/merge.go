@@ -81,9 +81,8 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 	inputs := make([]mapping.Input, len(recs))
 	errs := make([]error, len(recs))
 	for i, r := range recs {
-		if r.Deleted {
-			continue
-		}
+		// A tombstone keeps its last content: its keys find the entity it
+		// deletes when it was never linked.
 		inputs[i], errs[i] = m.In(r.Fields, r.FieldTimes, r.Modified)
 	}
 	unresolved, err := e.translateRefs(ctx, m.System, inputs, errs)
@@ -110,7 +109,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		src := Source{System: r.System, Datatype: r.Datatype, ID: r.ID}
 		switch {
 		case r.Deleted:
-			e.mergeDelete(s, m, r, now)
+			e.mergeDelete(s, m, r, inputs[i], errs[i], now)
 		case errs[i] != nil:
 			e.failRecord(s, m, r, StageMap, errs[i].Error(), dead, now)
 		case unresolved[i] != "":
@@ -519,12 +518,11 @@ func (s *mergeState) index(g *store.Golden) {
 }
 
 // mergeDelete applies the mapping's delete policy to a tombstone.
-func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, now time.Time) {
+func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input, inErr error, now time.Time) {
 	if r.GoldenID == "" && len(r.Fields) > 0 {
 		// Deleted before it was linked: a record we inserted, or a copy of
 		// an entity the hub knows (or will know) by its merge keys.
-		in, err := m.In(r.Fields, r.FieldTimes, r.Modified)
-		if err == nil {
+		if inErr == nil {
 			if g, _, reason := e.identify(s, m, r, in); g != nil && reason == "" {
 				r.GoldenID = g.ID
 				s.linkedIn[g.ID] = r.ID
@@ -689,7 +687,7 @@ func (e *Engine) loadKeyHits(ctx context.Context, s *mergeState, m *mapping.Mapp
 	}
 	values := map[string]map[string]bool{}
 	for i, r := range recs {
-		if r.GoldenID != "" || r.Deleted || errs[i] != nil {
+		if r.GoldenID != "" || errs[i] != nil {
 			continue
 		}
 		for _, crit := range m.Merge {

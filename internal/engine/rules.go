@@ -54,7 +54,9 @@ func mergeProps(g *store.Golden, names []string, props map[string]any, times map
 			g.Prov[p] = store.Provenance{System: src.System, Datatype: src.Datatype, ID: src.ID, Time: t}
 			changed = true
 		case Equal:
-			if prov.System == "" {
+			// The value was set again later: it is that recent now, and an
+			// older different value merged after this must not beat it.
+			if prov.System == "" || t.After(prov.Time) {
 				g.Prov[p] = store.Provenance{System: src.System, Datatype: src.Datatype, ID: src.ID, Time: t}
 			}
 			continue // equal values are not decisions worth a history line
