@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -74,14 +75,13 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		req.PageToken = page.NextPageToken
 	}
 
+	var missing []store.Record
 	if full {
-		missing, err := e.missingAfterScan(ctx, m.System, datatype, scanGen)
-		if err != nil {
+		if missing, err = e.missingAfterScan(ctx, m.System, datatype, scanGen); err != nil {
 			return rep, err
 		}
-		deletions = append(deletions, missing...)
 	}
-	if reason, err := e.breaker(ctx, cur, len(deletions), full); err != nil {
+	if reason, err := e.breaker(ctx, cur, len(deletions)+len(missing), full); err != nil {
 		return rep, err
 	} else if reason != "" {
 		rep.BreakerHit = append(rep.BreakerHit, m.System+":"+datatype)
@@ -90,6 +90,17 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 			return rep, stErr(err)
 		}
 		return rep, nil
+	}
+	// A record missing from a full listing is deleted only when the system
+	// confirms it: a listing cut short by a flaky API must not delete.
+	for _, r := range missing {
+		_, err := conn.Get(ctx, datatype, r.ID)
+		switch {
+		case errors.Is(err, connector.ErrNotFound):
+			deletions = append(deletions, r)
+		case err != nil && ctx.Err() != nil:
+			return rep, err
+		}
 	}
 	rep.Collected += len(deletions)
 	if err := e.crash(PointCollectDone); err != nil {
