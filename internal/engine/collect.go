@@ -198,7 +198,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 			mod = now
 		}
 		v.FieldTimes = fieldTimes(old.Fields, old.FieldTimes, r.Fields, mod, known && !old.Deleted)
-		v.GoldenID = old.GoldenID // for echo dating below; the store keeps its own link
+		v.GoldenID = old.GoldenID // for echo dating: unlinked ones may be our inserts
 		for f, val := range r.Fields {
 			if !known || old.Deleted || !mapping.Equal(old.Fields[f], val) {
 				if changed[r.ID] == nil {
@@ -220,24 +220,16 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		}
 		*intents = &ins
 	}
-	if err := e.dateEchoes(ctx, m, versions, changed, **intents); err != nil {
-		return nil, nil, nil, err
-	}
+	e.dateEchoes(m, versions, changed, **intents)
 	return versions, seen, dels, nil
 }
 
-// dateEchoes gives a changed field whose new value is what the golden record
-// holds the time of the golden value, not the record's modification time.
-// Such a change is the echo of a write of ours whose outcome we never
-// learned (a lost answer, a crash before storing it); dated by the record it
+// dateEchoes dates the echo of a write of ours whose outcome we never
+// learned (a lost answer, a crash before storing it) as old as can be: a
+// changed field that holds what an open update intent sent, or a
+// first-seen record that an open insert intent sent. Dated by the record, it
 // would look newer than a real edit made elsewhere in between and beat it.
-// A user who sets a field to the value it already has in the hub changes
-// nothing, so the older time is right for them too.
-//
-// A field that holds what an update of ours whose outcome is unknown sent
-// (an open update intent) is dated as old as can be: that value came from
-// the hub when the update was planned, and the hub may have moved on since.
-func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []store.Record, changed map[string]map[string]bool, intents []store.Intent) error {
+func (e *Engine) dateEchoes(m *mapping.Mapping, versions []store.Record, changed map[string]map[string]bool, intents []store.Intent) {
 	sent := map[string][]store.Intent{}
 	var inserts []store.Intent
 	for _, in := range intents {
@@ -271,42 +263,6 @@ func (e *Engine) dateEchoes(ctx context.Context, m *mapping.Mapping, versions []
 			e.seenUpdates = append(e.seenUpdates, in.ID)
 		}
 	}
-	var ids []string
-	for _, v := range versions {
-		if v.GoldenID != "" {
-			ids = append(ids, v.GoldenID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	gs, err := e.st.GetGoldens(ctx, ids)
-	if err != nil {
-		return stErr(err)
-	}
-	noRefs := func(string, string) (string, bool) { return "", false }
-	for i := range versions {
-		v := &versions[i]
-		g, ok := gs[v.GoldenID]
-		if !ok || g.Deleted {
-			continue
-		}
-		desired, _, err := m.Out(g.Props, noRefs)
-		if err != nil {
-			continue
-		}
-		for _, r := range m.Rows {
-			want, ok := desired[r.Field]
-			if !ok || !changed[v.ID][r.Field] || mapping.IsEmpty(want) || !mapping.Equal(v.Fields[r.Field], want) {
-				continue
-			}
-			if p, ok := g.Prov[r.Property]; ok && p.Time.Before(v.FieldTimes[r.Field]) {
-				v.FieldTimes[r.Field] = p.Time
-			}
-		}
-		v.GoldenID = ""
-	}
-	return nil
 }
 
 // fieldTimes gives every field of a new version its modification time: the
