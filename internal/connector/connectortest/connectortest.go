@@ -124,7 +124,7 @@ func (s *suite) newFields() connector.Fields {
 // change returns the Harness's change of f, failing when it is empty.
 func (s *suite) change(t *testing.T, f connector.Fields) connector.Fields {
 	t.Helper()
-	ch := s.h.Change(cloneFields(f))
+	ch := s.h.Change(connector.CloneFields(f))
 	if len(ch) == 0 {
 		t.Fatal("Harness.Change returned no fields")
 	}
@@ -170,7 +170,7 @@ func (s *suite) insertThenGet(t *testing.T) {
 	c := s.open(t)
 	dt := s.h.Datatype
 	f := s.newFields()
-	in := cloneFields(f)
+	in := connector.CloneFields(f)
 	r, err := c.Insert(t.Context(), dt, in)
 	if err != nil {
 		t.Fatalf("insert %s %v: %v", dt, f, err)
@@ -228,7 +228,7 @@ func (s *suite) updateWithOutdatedIfMatchConflicts(t *testing.T) {
 
 	edit := s.change(t, read.Fields)
 	if s.h.UserEdit != nil {
-		s.h.UserEdit(t, r.ID, cloneFields(edit))
+		s.h.UserEdit(t, r.ID, connector.CloneFields(edit))
 	} else {
 		update(t, c, dt, r.ID, edit)
 	}
@@ -247,7 +247,7 @@ func (s *suite) updateWithOutdatedIfMatchConflicts(t *testing.T) {
 	}
 
 	change := s.change(t, after.Fields)
-	if _, err := c.Update(t.Context(), dt, r.ID, cloneFields(change), connector.Hash(after.Fields)); err != nil {
+	if _, err := c.Update(t.Context(), dt, r.ID, connector.CloneFields(change), connector.Hash(after.Fields)); err != nil {
 		t.Fatalf("update of %q based on its current hash: %v", r.ID, err)
 	}
 	wantHolds(t, "get after an update based on the current hash", get(t, c, dt, r.ID).Fields, change)
@@ -300,7 +300,7 @@ func (s *suite) incrementalListingHasEveryChange(t *testing.T) {
 			want[id] = overlay(before[id], change)
 		case i%3 == 1 && s.h.UserEdit != nil:
 			change := s.change(t, before[id])
-			s.h.UserEdit(t, id, cloneFields(change))
+			s.h.UserEdit(t, id, connector.CloneFields(change))
 			want[id] = overlay(before[id], change)
 		}
 	}

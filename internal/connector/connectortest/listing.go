@@ -89,7 +89,7 @@ func get(t *testing.T, c connector.Connector, datatype, id string) connector.Rec
 
 func insert(t *testing.T, c connector.Connector, datatype string, fields connector.Fields) connector.Record {
 	t.Helper()
-	r, err := c.Insert(t.Context(), datatype, cloneFields(fields))
+	r, err := c.Insert(t.Context(), datatype, connector.CloneFields(fields))
 	if err != nil {
 		t.Fatalf("insert %s %v: %v", datatype, fields, err)
 	}
@@ -101,7 +101,7 @@ func insert(t *testing.T, c connector.Connector, datatype string, fields connect
 
 func update(t *testing.T, c connector.Connector, datatype, id string, fields connector.Fields) connector.Record {
 	t.Helper()
-	r, err := c.Update(t.Context(), datatype, id, cloneFields(fields), "")
+	r, err := c.Update(t.Context(), datatype, id, connector.CloneFields(fields), "")
 	if err != nil {
 		t.Fatalf("update %s %q with %v: %v", datatype, id, fields, err)
 	}
@@ -149,32 +149,7 @@ func sameValue(a, b any) bool {
 
 // overlay returns base with the fields of change written over it.
 func overlay(base, change connector.Fields) connector.Fields {
-	out := cloneFields(base)
-	maps.Copy(out, cloneFields(change))
+	out := connector.CloneFields(base)
+	maps.Copy(out, connector.CloneFields(change))
 	return out
-}
-
-// cloneFields deep-copies fields, so the suite never shares a map with the
-// connector under test.
-func cloneFields(f connector.Fields) connector.Fields {
-	out := make(connector.Fields, len(f))
-	for k, v := range f {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneFields(x)
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = cloneValue(e)
-		}
-		return s
-	default:
-		return x
-	}
 }

@@ -44,7 +44,7 @@ type record struct {
 }
 
 func (r *record) export() connector.Record {
-	return connector.Record{ID: r.id, Fields: cloneFields(r.fields), Modified: time.Unix(0, r.mod).UTC(), Deleted: r.deleted}
+	return connector.Record{ID: r.id, Fields: connector.CloneFields(r.fields), Modified: time.Unix(0, r.mod).UTC(), Deleted: r.deleted}
 }
 
 // table holds one datatype.
@@ -91,7 +91,7 @@ func (t *table) nextID(prefix string) string {
 
 // add stores a new record with the given id (which must be unused).
 func (t *table) add(id string, fields connector.Fields, now time.Time) *record {
-	r := &record{id: id, fields: cloneFields(fields)}
+	r := &record{id: id, fields: connector.CloneFields(fields)}
 	t.records[id] = r
 	t.live++
 	t.addID(id)
@@ -103,7 +103,7 @@ func (t *table) add(id string, fields connector.Fields, now time.Time) *record {
 // merge writes the given fields over the record's current ones.
 func (t *table) merge(r *record, fields connector.Fields, now time.Time) {
 	for k, v := range fields {
-		r.fields[k] = clone(v)
+		r.fields[k] = connector.CloneValue(v)
 	}
 	t.touch(r, now)
 	t.learn(fields)
@@ -255,51 +255,5 @@ func widen(have, seen string) string {
 		return "string"
 	default:
 		return have
-	}
-}
-
-// cloneFields deep-copies fields so that neither the caller nor the system
-// can change the other's maps; nil becomes an empty map.
-func cloneFields(f connector.Fields) connector.Fields {
-	out := make(connector.Fields, len(f))
-	for k, v := range f {
-		out[k] = clone(v)
-	}
-	return out
-}
-
-func clone(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		if x == nil {
-			return x
-		}
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = clone(e)
-		}
-		return m
-	case []any:
-		if x == nil {
-			return x
-		}
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = clone(e)
-		}
-		return s
-	case []string:
-		return slices.Clone(x)
-	case []map[string]any:
-		if x == nil {
-			return x
-		}
-		s := make([]map[string]any, len(x))
-		for i, e := range x {
-			s[i], _ = clone(e).(map[string]any)
-		}
-		return s
-	default:
-		return x
 	}
 }

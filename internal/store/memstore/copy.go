@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/store"
 )
 
@@ -150,29 +151,6 @@ func validUTF8(s string) string {
 	return string(b)
 }
 
-// cloneFields deep-copies a normalised map.
-func cloneFields(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneValue(v)
-	}
-	return out
-}
-
-func cloneValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return cloneFields(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = cloneValue(e)
-		}
-		return out
-	}
-	return v
-}
-
 // normTime is a time as a store keeps it: UTC, nanosecond unix time, zero
 // for the zero time (and for the unix epoch, which shares its encoding).
 func normTime(t time.Time) time.Time {
@@ -234,7 +212,7 @@ func normRecord(r store.Record) (store.Record, error) {
 
 func cloneRecord(r *store.Record) store.Record {
 	c := *r
-	c.Fields = cloneFields(r.Fields)
+	c.Fields = connector.CloneFields(r.Fields)
 	c.FieldTimes = cloneTimes(r.FieldTimes)
 	return c
 }
@@ -251,7 +229,7 @@ func normGolden(g store.Golden) (store.Golden, error) {
 
 func cloneGolden(g *store.Golden) store.Golden {
 	c := *g
-	c.Props = cloneFields(g.Props)
+	c.Props = connector.CloneFields(g.Props)
 	c.Prov = cloneProv(g.Prov)
 	return c
 }
@@ -283,7 +261,7 @@ func cloneEvent(e store.Event) store.Event {
 	if e.Props != nil {
 		props := make([]store.PropDecision, len(e.Props))
 		for i, p := range e.Props {
-			p.Value = cloneValue(p.Value)
+			p.Value = connector.CloneValue(p.Value)
 			props[i] = p
 		}
 		e.Props = props

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/store"
 )
 
@@ -80,7 +81,7 @@ func sortIntents(ins []store.Intent) {
 
 func cloneIntent(in store.Intent) store.Intent {
 	if in.Fields != nil {
-		in.Fields = cloneFields(in.Fields)
+		in.Fields = connector.CloneFields(in.Fields)
 	}
 	return in
 }
