@@ -59,6 +59,7 @@ type mergeState struct {
 	// is linked to.
 	linkedIn map[string]string
 	touched  map[string]bool
+	created  map[string]bool // golden records created in this batch
 	// intents are the open insert intents of this system datatype, by
 	// golden id: a record matching one is our own insert coming back.
 	intents map[string][]store.Intent
@@ -74,6 +75,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		keyHits:  map[string]map[string][]string{},
 		linkedIn: map[string]string{},
 		touched:  map[string]bool{},
+		created:  map[string]bool{},
 	}
 	now := e.opt.Now()
 
@@ -123,11 +125,12 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		g := s.goldens[id]
 		g.Updated = now
 		s.batch.Goldens = append(s.batch.Goldens, *g)
-		s.batch.KeysFor = append(s.batch.KeysFor, id)
-		{ // a deleted golden record keeps its keys: older copies must find it
-			for name, v := range matchKeys(g.Props, s.criteria) {
-				s.batch.Keys = append(s.batch.Keys, store.MatchKey{Type: s.typ, Name: name, Value: v, GoldenID: id})
-			}
+		if !s.created[id] {
+			s.batch.KeysFor = append(s.batch.KeysFor, id) // a new one has no keys to replace
+		}
+		// A deleted golden record keeps its keys: older copies must find it.
+		for name, v := range matchKeys(g.Props, s.criteria) {
+			s.batch.Keys = append(s.batch.Keys, store.MatchKey{Type: s.typ, Name: name, Value: v, GoldenID: id})
 		}
 	}
 	sort.Slice(s.batch.Goldens, func(i, j int) bool { return s.batch.Goldens[i].ID < s.batch.Goldens[j].ID })
@@ -199,6 +202,7 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 		}
 		g = &store.Golden{ID: e.opt.NewID(), Type: s.typ, Props: map[string]any{}, Prov: map[string]store.Provenance{}}
 		s.goldens[g.ID] = g
+		s.created[g.ID] = true
 		action = "created"
 		s.rep.Created++
 	}
@@ -533,6 +537,7 @@ func (e *Engine) mergeDelete(s *mergeState, m *mapping.Mapping, r store.Record, 
 				g := &store.Golden{ID: e.opt.NewID(), Type: s.typ, Props: in.Props, Deleted: true,
 					Prov: map[string]store.Provenance{DeletedProp: {System: r.System, Datatype: r.Datatype, ID: r.ID, Time: r.Modified}}}
 				s.goldens[g.ID] = g
+				s.created[g.ID] = true
 				s.touched[g.ID] = true
 				s.index(g)
 				r.GoldenID = g.ID
