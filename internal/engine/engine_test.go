@@ -396,6 +396,17 @@ func TestReferencesAreTranslatedAndDeferred(t *testing.T) {
 			t.Fatalf("the unresolved contact should wait as pending: %+v", s)
 		}
 	}
+	w.settle()
+	evs, _ := w.st.EventsForRecord(context.Background(), store.Key{System: "a", Datatype: "people", ID: "2"})
+	waits := 0
+	for _, ev := range evs {
+		if ev.Action == "deferred" {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Fatalf("the wait is in the history %d times, want once however many cycles run", waits)
+	}
 	// The organisation appears: the deferred contact follows.
 	w.sys["a"].Put("orgs", "999", connector.Fields{"code": "O2"})
 	w.settle()

@@ -16,6 +16,10 @@ import (
 const (
 	StageMap   = "map"   // the record could not be mapped in
 	StageMerge = "merge" // the record could not be linked (ambiguous match)
+	// StageWait marks a record waiting for a reference. It is never parked
+	// and is not a failure; it keeps the history from repeating the wait
+	// on every cycle.
+	StageWait = "wait"
 	StageWrite = "write" // a write to the system failed (Ref is the golden id)
 )
 
@@ -115,7 +119,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		case errs[i] != nil:
 			e.failRecord(s, m, r, StageMap, errs[i].Error(), dead, now)
 		case unresolved[i] != "":
-			e.mergeDeferred(s, m, r, inputs[i], src, unresolved[i], now)
+			e.mergeDeferred(s, m, r, inputs[i], src, unresolved[i], dead, now)
 		default:
 			e.mergeRecord(s, m, r, inputs[i], src, dead, now)
 		}
@@ -223,10 +227,14 @@ func (e *Engine) mergeRecord(s *mergeState, m *mapping.Mapping, r store.Record, 
 // identity is settled now, though: when it is (or can be) linked, its other
 // properties are merged and the link is stored, so that no one inserts a
 // second copy of it into its own system meanwhile.
-func (e *Engine) mergeDeferred(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input, src Source, why string, now time.Time) {
+func (e *Engine) mergeDeferred(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input, src Source, why string, dead map[string]store.DeadLetter, now time.Time) {
 	s.rep.Deferred++
-	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deferred",
-		Detail: why + "; the record waits until it is linked"})
+	if w, ok := dead[StageWait+"\x00"+r.ID]; !ok || w.Reason != why {
+		s.batch.DeadLetters = append(s.batch.DeadLetters, store.DeadLetter{System: r.System, Datatype: r.Datatype, Ref: r.ID,
+			Stage: StageWait, Reason: why, Attempts: 1, First: now, Last: now})
+		s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: r.GoldenID, Key: r.Key, Action: "deferred",
+			Detail: why + "; the record waits until it is linked"})
+	}
 	g := s.goldens[r.GoldenID]
 	if r.GoldenID == "" {
 		var reason string
@@ -600,7 +608,7 @@ func (e *Engine) failRecord(s *mergeState, m *mapping.Mapping, r store.Record, s
 }
 
 func (e *Engine) clearDead(s *mergeState, r store.Record, dead map[string]store.DeadLetter) {
-	for _, stage := range []string{StageMap, StageMerge} {
+	for _, stage := range []string{StageMap, StageMerge, StageWait} {
 		if dl, ok := dead[stage+"\x00"+r.ID]; ok {
 			s.batch.Cleared = append(s.batch.Cleared, dl)
 		}
@@ -748,7 +756,7 @@ func (e *Engine) deadLettersFor(ctx context.Context, m *mapping.Mapping, recs []
 		ids[i] = r.ID
 	}
 	out := map[string]store.DeadLetter{}
-	for _, stage := range []string{StageMap, StageMerge} {
+	for _, stage := range []string{StageMap, StageMerge, StageWait} {
 		dls, err := e.st.GetDeadLetters(ctx, m.System, m.Datatype, stage, ids)
 		if err != nil {
 			return nil, stErr(err)
