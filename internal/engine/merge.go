@@ -19,7 +19,7 @@ const (
 	// StageWait marks a record waiting for a reference. It is never parked
 	// and is not a failure; it keeps the history from repeating the wait
 	// on every cycle.
-	StageWait = "wait"
+	StageWait  = "wait"
 	StageWrite = "write" // a write to the system failed (Ref is the golden id)
 )
 
