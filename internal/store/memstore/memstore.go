@@ -815,7 +815,9 @@ func (s *Store) Status(ctx context.Context) ([]store.DatatypeStatus, error) {
 		st.Breaker = c.Breaker
 	}
 	for _, in := range s.intents {
-		line(dtKey{in.System, in.Datatype}).PendingInserts++
+		if in.RecordID == "" { // an update's intent is not a pending insert
+			line(dtKey{in.System, in.Datatype}).PendingInserts++
+		}
 	}
 	for k, d := range s.dead {
 		st := line(dtKey{k.system, k.datatype})

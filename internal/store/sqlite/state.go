@@ -153,7 +153,7 @@ WITH
         FROM records GROUP BY system, datatype),
   p AS (SELECT system, datatype, count(*) AS n
         FROM records INDEXED BY records_pending WHERE pending = 1 GROUP BY system, datatype),
-  i AS (SELECT system, datatype, count(*) AS n FROM intents GROUP BY system, datatype),
+  i AS (SELECT system, datatype, count(*) AS n FROM intents WHERE record_id = '' GROUP BY system, datatype),
   d AS (SELECT system, datatype, sum(parked) AS n FROM dead_letters GROUP BY system, datatype),
   k AS (SELECT system, datatype FROM r
         UNION SELECT system, datatype FROM cursors
