@@ -236,18 +236,33 @@ func (e *Engine) mergeDeferred(s *mergeState, m *mapping.Mapping, r store.Record
 			Detail: why + "; the record waits until it is linked"})
 	}
 	g := s.goldens[r.GoldenID]
+	action := "merged"
 	if r.GoldenID == "" {
 		var reason string
-		if g, reason = e.match(s, m, r, in); g == nil || reason != "" {
+		g, reason = e.match(s, m, r, in)
+		if reason != "" || (g == nil && !m.Reads()) {
 			return
 		}
+		if g == nil {
+			// A new entity: its golden record holds what is known now, so a
+			// value of this version is not lost if the record changes again
+			// before the reference resolves. Sharing waits for it (see
+			// waiting in share).
+			g = &store.Golden{ID: e.opt.NewID(), Type: s.typ, Props: map[string]any{}, Prov: map[string]store.Provenance{}}
+			s.goldens[g.ID] = g
+			s.created[g.ID] = true
+			s.rep.Created++
+			action = "created"
+		}
 		s.linkedIn[g.ID] = r.ID
-		s.index(g)
+		g.Dirty = true
+		s.touched[g.ID] = true
 	}
-	if g == nil || g.Deleted {
+	if g.Deleted {
 		return
 	}
-	e.applyTo(s, m, g, r, in, src, now, "merged")
+	e.applyTo(s, m, g, r, in, src, now, action)
+	s.index(g)
 	link := r
 	link.GoldenID = g.ID
 	link.Hash = "" // link, but keep the version pending

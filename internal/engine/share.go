@@ -316,6 +316,12 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	if !m.Insert {
 		return nil
 	}
+	if waiting(recs) {
+		// A record of this golden record still waits for a reference:
+		// inserting now would create a copy without it.
+		s.done[g.ID] = false
+		return nil
+	}
 	cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
 	if err != nil {
 		return err
@@ -350,6 +356,16 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 		Fingerprint: connector.Hash(desired), Fields: desired,
 	}})
 	return nil
+}
+
+// waiting tells whether a linked record has a version not merged yet.
+func waiting(recs []store.Record) bool {
+	for _, r := range recs {
+		if r.Pending && !r.Deleted {
+			return true
+		}
+	}
+	return false
 }
 
 // settled tells whether a complete read of the datatype has run since every
