@@ -45,9 +45,18 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		if err != nil {
 			return rep, fmt.Errorf("list: %w", err)
 		}
-		versions, seen, dels, err := e.diffPage(ctx, m, page.Records, full, &intents)
+		versions, seen, dels, replaced, err := e.diffPage(ctx, m, page.Records, full, &intents)
 		if err != nil {
 			return rep, err
+		}
+		if len(replaced) > 0 {
+			// Versions about to be replaced while still waiting to be merged
+			// (a crash before their merge, a reference that did not resolve)
+			// are merged first: each version a system showed is merged once,
+			// so a value it held is not lost when the next one empties it.
+			if _, err := e.mergeBatch(ctx, m, replaced); err != nil {
+				return rep, err
+			}
 		}
 		rep.Collected += len(versions)
 		rep.Unchanged += len(page.Records) - len(versions) - len(dels)
@@ -133,9 +142,9 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 // diffPage compares a page with the stored versions. It returns the new or
 // changed versions, the ids of unchanged records (for a full scan), and
 // tombstones, which are held back until the listing completes.
-func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool, intents **[]store.Intent) (versions []store.Record, seen []string, dels []store.Record, err error) {
+func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool, intents **[]store.Intent) (versions []store.Record, seen []string, dels, replaced []store.Record, err error) {
 	if len(recs) == 0 {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	ids := make([]string, len(recs))
 	for i, r := range recs {
@@ -143,7 +152,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 	}
 	stored, err := e.st.GetRecords(ctx, m.System, m.Datatype, ids)
 	if err != nil {
-		return nil, nil, nil, stErr(err)
+		return nil, nil, nil, nil, stErr(err)
 	}
 	now := e.opt.Now()
 	changed := map[string]map[string]bool{} // record id -> fields whose value changed
@@ -160,7 +169,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 				if *intents == nil {
 					ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
 					if err != nil {
-						return nil, nil, nil, stErr(err)
+						return nil, nil, nil, nil, stErr(err)
 					}
 					*intents = &ins
 				}
@@ -187,6 +196,9 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 			}
 			continue
 		}
+		if known && old.Pending && !old.Deleted {
+			replaced = append(replaced, old)
+		}
 		v := store.Record{
 			Key:      store.Key{System: m.System, Datatype: m.Datatype, ID: r.ID},
 			Hash:     h,
@@ -211,17 +223,17 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		stored[r.ID] = v // a record listed twice in one page is stored once
 	}
 	if len(versions) == 0 {
-		return versions, seen, dels, nil
+		return versions, seen, dels, replaced, nil
 	}
 	if *intents == nil {
 		ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
 		if err != nil {
-			return nil, nil, nil, stErr(err)
+			return nil, nil, nil, nil, stErr(err)
 		}
 		*intents = &ins
 	}
 	e.dateEchoes(m, versions, changed, **intents)
-	return versions, seen, dels, nil
+	return versions, seen, dels, replaced, nil
 }
 
 // dateEchoes dates the echo of a write of ours whose outcome we never
