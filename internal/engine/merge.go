@@ -21,6 +21,9 @@ const (
 	// on every cycle.
 	StageWait  = "wait"
 	StageWrite = "write" // a write to the system failed (Ref is the golden id)
+	// StageWaitWrite marks a golden record waiting before it can be written
+	// to a datatype (Ref is the golden id); like StageWait, never parked.
+	StageWaitWrite = "wait-write"
 )
 
 // merge merges the pending records of one mapping, batch by batch.

@@ -63,6 +63,24 @@ type shareState struct {
 	rep    Report
 	done   map[string]bool // golden id -> every target is in sync
 	writes []write
+	// waitWas is the recorded wait of the golden record and target being
+	// planned; waited tells whether the plan waits again.
+	waitWas store.DeadLetter
+	waited  bool
+}
+
+// wait records that a golden record waits before it can be written to a
+// target. The history gets one line per reason, not one per cycle.
+func (s *shareState) wait(m *mapping.Mapping, g *store.Golden, detail string, now time.Time) {
+	s.waited = true
+	s.done[g.ID] = false
+	if s.waitWas.Attempts > 0 && s.waitWas.Reason == detail {
+		return
+	}
+	s.batch.DeadLetters = append(s.batch.DeadLetters, store.DeadLetter{System: m.System, Datatype: m.Datatype, Ref: g.ID,
+		Stage: StageWaitWrite, Reason: detail, Attempts: 1, First: now, Last: now})
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: store.Key{System: m.System, Datatype: m.Datatype},
+		Action: "deferred", Detail: detail})
 }
 
 func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden, cursors map[string]store.Cursor) (Report, error) {
@@ -84,12 +102,16 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		return Report{}, err
 	}
 	dead := map[string]map[string]store.DeadLetter{}
+	waits := map[string]map[string]store.DeadLetter{}
 	for _, m := range outs {
 		dls, err := e.st.GetDeadLetters(ctx, m.System, m.Datatype, StageWrite, ids)
 		if err != nil {
 			return Report{}, stErr(err)
 		}
 		dead[m.Name()] = dls
+		if waits[m.Name()], err = e.st.GetDeadLetters(ctx, m.System, m.Datatype, StageWaitWrite, ids); err != nil {
+			return Report{}, stErr(err)
+		}
 	}
 
 	s := &shareState{done: map[string]bool{}}
@@ -97,8 +119,12 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		g := &gs[i]
 		s.done[g.ID] = true
 		for _, m := range outs {
+			s.waitWas, s.waited = waits[m.Name()][g.ID], false
 			if err := e.plan(ctx, s, m, g, linked[g.ID], intents[g.ID], dead[m.Name()][g.ID], resolve, cursors, now); err != nil {
 				return s.rep, err
+			}
+			if !s.waited && s.waitWas.Attempts > 0 {
+				s.batch.Cleared = append(s.batch.Cleared, s.waitWas)
 			}
 		}
 	}
@@ -282,9 +308,8 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 		return nil
 	}
 	if len(unresolved) > 0 {
-		s.done[g.ID] = false
 		s.rep.Deferred++
-		ev("deferred", fmt.Sprintf("waiting for %s to be linked in %s", strings.Join(unresolved, ", "), m.System))
+		s.wait(m, g, fmt.Sprintf("waiting for %s to be linked in %s", strings.Join(unresolved, ", "), m.System), now)
 		return nil
 	}
 
@@ -329,16 +354,14 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	if e.unread[m.Name()] || cur.Gen == 0 {
 		// What the datatype holds now is not known: inserting could
 		// duplicate a record a user just created there.
-		s.done[g.ID] = false
-		ev("deferred", "waiting for a complete read of "+m.Name()+" before inserting")
+		s.wait(m, g, "waiting for a complete read of "+m.Name()+" before inserting", now)
 		return nil
 	}
 	if len(mine) > 0 {
 		if !settled(mine, cur) {
 			// An earlier insert may have happened: wait for a collect to
 			// bring it back and link it before trying again.
-			s.done[g.ID] = false
-			ev("deferred", "an earlier insert is not confirmed yet; waiting for the next read of "+m.Name())
+			s.wait(m, g, "an earlier insert is not confirmed yet; waiting for the next read of "+m.Name(), now)
 			return nil
 		}
 		// A complete read since then did not find it: the insert did not happen.
