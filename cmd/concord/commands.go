@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -241,7 +243,7 @@ func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) erro
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  PROPERTY\tVALUE\tSET BY\tAT")
-		for _, p := range sortedProps(g.Props) {
+		for _, p := range slices.Sorted(maps.Keys(g.Props)) {
 			pv := g.Prov[p]
 			fmt.Fprintf(tw, "  %s\t%v\t%s:%s %s\t%s\n", p, show(g.Props[p]), pv.System, pv.Datatype, pv.ID, pv.Time.Format(time.RFC3339Nano))
 		}
@@ -282,19 +284,6 @@ func show(v any) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return fmt.Sprint(v)
-}
-
-func sortedProps(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 func linksCmd(load loader) *cobra.Command {

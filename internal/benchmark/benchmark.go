@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
@@ -176,22 +177,10 @@ func procStatus(key string) int64 {
 		return 0
 	}
 	var kb int64
-	for _, line := range splitLines(string(b)) {
+	for _, line := range strings.Split(string(b), "\n") {
 		if _, err := fmt.Sscanf(line, key+": %d kB", &kb); err == nil {
 			return kb * 1024
 		}
 	}
 	return 0
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }

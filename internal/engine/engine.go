@@ -83,15 +83,9 @@ func (e *Engine) stopping() bool {
 	}
 }
 
-// BreakerAccepted is the breaker state an operator sets to let the next
-// listing's deletions through (`concord breaker reset`).
+// BreakerAccepted is the breaker state an operator sets (`concord breaker
+// reset`, through the store) to let the next listing's deletions through.
 const BreakerAccepted = "accepted"
-
-// ResetBreaker accepts the deletions a tripped breaker held back: the next
-// collect of the datatype applies them.
-func (e *Engine) ResetBreaker(ctx context.Context, system, datatype string) error {
-	return e.st.SetBreaker(ctx, system, datatype, BreakerAccepted)
-}
 
 // New builds an engine. conns holds one open connector per system name.
 func New(cfg *config.Config, st store.Store, conns map[string]connector.Connector, opt Options) (*Engine, error) {

@@ -139,11 +139,7 @@ func Compile(cfg *config.Config) (*Set, error) {
 			crit[CriterionName(c)] = c
 		}
 	}
-	order, err := typeOrder(s.Model, s.Mappings)
-	if err != nil {
-		return nil, err
-	}
-	s.Order = order
+	s.Order = typeOrder(s.Model, s.Mappings)
 	return s, nil
 }
 
@@ -286,7 +282,7 @@ func CriterionName(props []string) string { return strings.Join(props, "+") }
 
 // typeOrder sorts the canonical types that have mappings so that a type
 // comes after every type it references.
-func typeOrder(model canonical.Model, ms []*Mapping) ([]string, error) {
+func typeOrder(model canonical.Model, ms []*Mapping) []string {
 	used := map[string]bool{}
 	for _, m := range ms {
 		used[m.Canonical] = true
@@ -297,36 +293,26 @@ func typeOrder(model canonical.Model, ms []*Mapping) ([]string, error) {
 	}
 	sort.Strings(names)
 	var order []string
-	state := map[string]int{} // 1 visiting, 2 done
-	var visit func(n string, path []string) error
-	visit = func(n string, path []string) error {
-		switch state[n] {
-		case 2:
-			return nil
-		case 1:
-			// A cycle of references: keep going; deferral handles it at run time.
-			return nil
+	done := map[string]bool{}
+	visiting := map[string]bool{}
+	var visit func(n string)
+	visit = func(n string) {
+		if done[n] || visiting[n] {
+			return // a cycle of references: deferral handles it at run time
 		}
-		state[n] = 1
-		t := model[n]
-		deps := refsOf(t)
-		for _, d := range deps {
+		visiting[n] = true
+		for _, d := range refsOf(model[n]) {
 			if used[d] && d != n {
-				if err := visit(d, append(path, n)); err != nil {
-					return err
-				}
+				visit(d)
 			}
 		}
-		state[n] = 2
+		done[n] = true
 		order = append(order, n)
-		return nil
 	}
 	for _, n := range names {
-		if err := visit(n, nil); err != nil {
-			return nil, err
-		}
+		visit(n)
 	}
-	return order, nil
+	return order
 }
 
 func refsOf(t canonical.Type) []string {

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
@@ -153,14 +155,5 @@ func (r *Runner) tick() time.Duration {
 }
 
 func sortedSystems(cfg *config.Config) []string {
-	out := make([]string, 0, len(cfg.Systems))
-	for n := range cfg.Systems {
-		out = append(out, n)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
+	return slices.Sorted(maps.Keys(cfg.Systems))
 }
