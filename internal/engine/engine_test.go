@@ -444,3 +444,55 @@ func TestCrashWithoutMergeCriteriaCreatesNoDuplicate(t *testing.T) {
 		t.Fatalf("b has %d contacts after a crash, want 1", n)
 	}
 }
+
+func TestBreakerHoldsRealMassDeletionUntilAccepted(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "propagate", "propagate"))
+	var ids []string
+	for i := 0; i < 40; i++ {
+		ids = append(ids, w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)}).ID)
+	}
+	w.settle()
+	for _, id := range ids[:30] {
+		w.sys["a"].Remove("customers", id)
+	}
+	for i := 0; i < 3; i++ {
+		if rep := w.sync(); len(rep.BreakerHit) == 0 {
+			t.Fatalf("cycle %d: a persistent mass deletion did not keep the breaker tripped", i)
+		}
+	}
+	if n := w.count("b", "Accounts"); n != 40 {
+		t.Fatalf("b has %d accounts while the breaker holds the deletions, want 40", n)
+	}
+	if err := w.st.SetBreaker(context.Background(), "a", "customers", BreakerAccepted); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 10 {
+		t.Fatalf("b has %d accounts after the operator accepted the deletions, want 10", n)
+	}
+}
+
+func TestWaitingWriteIsInTheHistoryOnce(t *testing.T) {
+	w := newWorld(t, contactsYAML)
+	// b refuses the organisation, so the contact can never be written there.
+	w.sys["b"].SetFaults(memory.Faults{RejectField: "code"})
+	org := w.sys["a"].Create("orgs", connector.Fields{"code": "O1"})
+	p := w.sys["a"].Create("people", connector.Fields{"email": "p@o1", "org": org.ID})
+	for i := 0; i < 4; i++ {
+		w.sync()
+	}
+	if n := w.count("b", "contacts"); n != 0 {
+		t.Fatalf("a contact was written without its organisation: %d", n)
+	}
+	recs, _ := w.st.GetRecords(context.Background(), "a", "people", []string{p.ID})
+	evs, _ := w.st.EventsForGolden(context.Background(), recs[p.ID].GoldenID)
+	waits := 0
+	for _, ev := range evs {
+		if ev.Action == "deferred" && ev.System == "b" {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Fatalf("the wait for b is in the history %d times over 4 cycles, want once", waits)
+	}
+}
