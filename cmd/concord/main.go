@@ -53,6 +53,7 @@ func rootCmd() *cobra.Command {
 		schemaCmd(),
 		breakerCmd(load),
 		demoCmd(),
+		sandboxCmd(),
 	)
 	return root
 }
