@@ -13,12 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
 	"github.com/concordsync/concord/internal/connector"
-	"github.com/concordsync/concord/internal/connector/memory"
 	"github.com/concordsync/concord/internal/engine"
 	"github.com/concordsync/concord/internal/store"
 	"github.com/concordsync/concord/internal/store/memstore"
@@ -53,16 +53,38 @@ mappings:
 // Setup is a seeded workload ready to sync.
 type Setup struct {
 	N      int
-	Shop   *memory.System
-	ERP    *memory.System
+	Shop   *Synthetic
+	ERP    *Synthetic
 	Store  store.Store
 	Engine *engine.Engine
 	rng    *rand.Rand
 	dir    string
 }
 
+// Which customers each side holds: of every four consecutive customer
+// numbers, 4b and 4b+2 are on both sides, 4b+1 only in the shop and 4b+3
+// only in the ERP, so half of all customers must be matched.
+var (
+	shopSlots = [3]int{0, 1, 2}
+	erpSlots  = [3]int{0, 2, 3}
+)
+
+// customerOf is the customer number of a side's generated record k.
+func customerOf(slots [3]int, k int) int { return 4*(k/3) + slots[k%3] }
+
+// countBelow is how many of a side's customers have a number below n.
+func countBelow(slots [3]int, n int) int {
+	c := 0
+	for c < n && customerOf(slots, c) < n {
+		c++
+	}
+	return c
+}
+
 // New seeds two systems with N customers: N/2 on both sides, N/4 only in
 // the shop, N/4 only in the ERP. storeKind is "sqlite" (in dir) or "memory".
+// The systems are Synthetic: their initial records are computed, not held,
+// so peak RSS is Concord's own.
 func New(ctx context.Context, n int, storeKind, dir string) (*Setup, error) {
 	cfg, err := config.Parse("bench.yaml", []byte(configYAML))
 	if err != nil {
@@ -70,20 +92,8 @@ func New(ctx context.Context, n int, storeKind, dir string) (*Setup, error) {
 	}
 	cfg.Engine.BatchSize = 1000
 	s := &Setup{N: n, rng: rand.New(rand.NewPCG(1, 2)), dir: dir}
-	s.Shop = memory.New("shop", memory.Options{PageSize: 1000})
-	s.ERP = memory.New("erp", memory.Options{PageSize: 1000})
-	for i := 0; i < n; i++ {
-		code := fmt.Sprintf("C%07d", i)
-		switch {
-		case i%2 == 0: // on both sides
-			s.Shop.Create("customers", shopFields(code, i))
-			s.ERP.Create("Accounts", erpFields(code, i))
-		case i%4 == 1:
-			s.Shop.Create("customers", shopFields(code, i))
-		default:
-			s.ERP.Create("Accounts", erpFields(code, i))
-		}
-	}
+	s.Shop = NewSynthetic("customers", "S", []string{"code", "name", "email", "city"}, countBelow(shopSlots, n), genCustomer(shopSlots))
+	s.ERP = NewSynthetic("Accounts", "E", []string{"Code", "Name", "Email", "City"}, countBelow(erpSlots, n), genCustomer(erpSlots))
 	switch storeKind {
 	case "memory":
 		s.Store = memstore.New()
@@ -101,12 +111,16 @@ func New(ctx context.Context, n int, storeKind, dir string) (*Setup, error) {
 	return s, nil
 }
 
-func shopFields(code string, i int) connector.Fields {
-	return connector.Fields{"code": code, "name": fmt.Sprintf("Customer %d", i), "email": fmt.Sprintf("c%d@example.com", i), "city": "Amsterdam"}
-}
-
-func erpFields(code string, i int) connector.Fields {
-	return connector.Fields{"Code": code, "Name": fmt.Sprintf("Customer %d", i), "Email": fmt.Sprintf("c%d@example.com", i), "City": "Amsterdam"}
+// genCustomer fills the fields of a side's generated record k: the same
+// code, name, e-mail and city on both sides for the same customer.
+func genCustomer(slots [3]int) func(k int, vals []string) {
+	return func(k int, vals []string) {
+		i := customerOf(slots, k)
+		vals[0] = fmt.Sprintf("C%07d", i)
+		vals[1] = "Customer " + strconv.Itoa(i)
+		vals[2] = "c" + strconv.Itoa(i) + "@example.com"
+		vals[3] = "Amsterdam"
+	}
 }
 
 // Close releases the store.
@@ -115,14 +129,12 @@ func (s *Setup) Close() error { return s.Store.Close() }
 // Change edits fraction of the records on a random side each.
 func (s *Setup) Change(fraction float64) int {
 	k := int(float64(s.N) * fraction)
-	shop, erp := s.Shop.Records("customers"), s.ERP.Records("Accounts")
 	for i := 0; i < k; i++ {
+		city := fmt.Sprintf("City %d", s.rng.Int())
 		if s.rng.IntN(2) == 0 {
-			r := shop[s.rng.IntN(len(shop))]
-			s.Shop.Edit("customers", r.ID, connector.Fields{"city": fmt.Sprintf("City %d", s.rng.Int())})
+			_ = s.Shop.Edit(s.Shop.id(s.rng.IntN(s.Shop.Len())), connector.Fields{"city": city})
 		} else {
-			r := erp[s.rng.IntN(len(erp))]
-			s.ERP.Edit("Accounts", r.ID, connector.Fields{"City": fmt.Sprintf("City %d", s.rng.Int())})
+			_ = s.ERP.Edit(s.ERP.id(s.rng.IntN(s.ERP.Len())), connector.Fields{"City": city})
 		}
 	}
 	return k
