@@ -232,6 +232,10 @@ func (c *mappingCheck) lines(m Mapping, at path, t canonical.Type) {
 		c.problem(at.key("parent_field"), "parent_field applies only to lines in a separate datatype; nested lines belong to their record")
 	case l.Datatype != "" && l.IDField != "":
 		c.problem(at.key("id_field"), "id_field applies only to nested lines; records of a lines datatype have their own id")
+	case l.Field != "" && l.InsertField != "":
+		c.problem(at.key("insert_field"), "insert_field applies only to lines in a separate datatype; nested lines are always written with their record")
+	case l.InsertField != "" && m.Insert != nil && !*m.Insert:
+		c.problem(at.key("insert_field"), "insert_field carries lines on inserts, but this mapping does not insert (insert: false)")
 	}
 	c.rows(m, at.key("properties"), l.Properties, t.Lines, true)
 }

@@ -88,6 +88,7 @@ type LinesMap struct {
 	Datatype    string        `yaml:"datatype,omitempty" json:"datatype,omitempty" jsonschema_description:"Separate datatype holding the lines, one record per line."`
 	ParentField string        `yaml:"parent_field,omitempty" json:"parent_field,omitempty" jsonschema_description:"For a separate datatype: the line field that holds the parent record's id."`
 	IDField     string        `yaml:"id_field,omitempty" json:"id_field,omitempty" jsonschema_description:"For nested lines: the field that identifies a line within its record."`
+	InsertField string        `yaml:"insert_field,omitempty" json:"insert_field,omitempty" jsonschema_description:"For a separate datatype: the record's array field that carries the lines when a new record is inserted, for systems that create an order only together with its lines (Exact Online). The lines are read and changed through their own datatype afterwards."`
 	Properties  []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows of a line."`
 }
 

@@ -199,20 +199,49 @@ func (e *Engine) Cycle(ctx context.Context, due Due, stop <-chan struct{}) (Repo
 	e.stop = stop
 	e.unread = map[string]bool{}
 	var rep Report
+	done := map[string]bool{}
 	for _, typ := range e.maps.Order {
 		if e.stopping() {
 			break
 		}
-		r, err := e.syncType(ctx, typ, due)
-		rep.add(r)
-		if err != nil {
-			return rep, err
+		if done[typ] {
+			continue
+		}
+		// A type's lines are collected and merged before the type is
+		// shared, so that a new order is written together with the lines
+		// that arrived with it (and inserts that carry their lines have
+		// them).
+		types := []string{typ}
+		if lt := mapping.LinesType(typ); len(e.maps.ForType(lt)) > 0 {
+			types = append(types, lt)
+		}
+		for _, t := range types {
+			r, err := e.collectMerge(ctx, t, due)
+			rep.add(r)
+			if err != nil {
+				return rep, err
+			}
+		}
+		for _, t := range types {
+			if e.stopping() {
+				break
+			}
+			done[t] = true
+			r, err := e.share(ctx, t)
+			rep.add(r)
+			if err != nil {
+				if fatal(ctx, err) {
+					return rep, err
+				}
+				rep.Errors = append(rep.Errors, fmt.Errorf("share %s: %w", t, err))
+			}
 		}
 	}
 	return rep, nil
 }
 
-func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, error) {
+// collectMerge collects and merges every mapping of a canonical type.
+func (e *Engine) collectMerge(ctx context.Context, typ string, due Due) (Report, error) {
 	var rep Report
 	ms := e.maps.ForType(typ)
 	for _, m := range ms {
@@ -257,14 +286,6 @@ func (e *Engine) syncType(ctx context.Context, typ string, due Due) (Report, err
 			}
 			rep.Errors = append(rep.Errors, fmt.Errorf("merge %s: %w", m.Name(), err))
 		}
-	}
-	r, err := e.share(ctx, typ)
-	rep.add(r)
-	if err != nil {
-		if fatal(ctx, err) {
-			return rep, err
-		}
-		rep.Errors = append(rep.Errors, fmt.Errorf("share %s: %w", typ, err))
 	}
 	return rep, nil
 }

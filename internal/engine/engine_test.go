@@ -26,6 +26,9 @@ type world struct {
 	clock time.Time
 	ids   int
 	crash func(point string) error
+	// wrap, when set for a system, puts a connector of the test's own in
+	// front of its memory system.
+	wrap map[string]func(*memory.System) connector.Connector
 }
 
 const customersYAML = `
@@ -75,6 +78,9 @@ func (w *world) restart() {
 	conns := map[string]connector.Connector{}
 	for n, s := range w.sys {
 		conns[n] = s
+		if f := w.wrap[n]; f != nil {
+			conns[n] = f(s)
+		}
 	}
 	eng, err := New(w.cfg, w.st, conns, Options{Now: w.now, NewID: func() string { w.ids++; return fmt.Sprintf("g%d", w.ids) },
 		Crash: func(p string) error {

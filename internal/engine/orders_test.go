@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/memory"
 )
 
 const ordersYAML = `
@@ -151,5 +155,150 @@ func TestLinesFlowAsInsertsUpdatesAndDeletes(t *testing.T) {
 	w.settle()
 	if n := w.count("shop", "order_lines"); n != 2 {
 		t.Fatalf("shop has %d lines after a line was deleted in the ERP, want 2", n)
+	}
+}
+
+// linesInOrderPost is an ERP that, like Exact Online, creates a sales order
+// only together with its lines: a POST of SalesOrders must carry them in
+// SalesOrderLines, and they become records of the SalesOrderLines datatype.
+// Lines are read and changed through that datatype afterwards.
+type linesInOrderPost struct {
+	*memory.System
+	posts     int // order inserts
+	linePosts int // line inserts of their own
+	// loseNext makes the next order insert happen but answer with a
+	// temporary error, as a dropped connection would.
+	loseNext bool
+}
+
+func (c *linesInOrderPost) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
+	if datatype == "SalesOrderLines" {
+		c.linePosts++
+	}
+	if datatype != "SalesOrders" {
+		return c.System.Insert(ctx, datatype, fields)
+	}
+	lines, _ := fields["SalesOrderLines"].([]any)
+	if len(lines) == 0 {
+		return connector.Record{}, fmt.Errorf("SalesOrderLines is required: %w", connector.ErrRejected)
+	}
+	order := connector.CloneFields(fields)
+	delete(order, "SalesOrderLines")
+	rec, err := c.System.Insert(ctx, datatype, order)
+	if err != nil {
+		return rec, err
+	}
+	c.posts++
+	for _, l := range lines {
+		line := connector.CloneFields(l.(map[string]any))
+		if _, ok := line["OrderID"]; ok {
+			return rec, fmt.Errorf("a line posted with its order carries OrderID")
+		}
+		line["OrderID"] = rec.ID
+		c.System.Create("SalesOrderLines", line)
+	}
+	if c.loseNext {
+		c.loseNext = false
+		return connector.Record{}, connector.Temporary(fmt.Errorf("connection reset after the order was created"))
+	}
+	return rec, nil
+}
+
+func TestOrderInsertWithLinesWhoseAnswerIsLostIsNotRepeated(t *testing.T) {
+	yaml := strings.Replace(ordersYAML, "      datatype: SalesOrderLines\n", "      datatype: SalesOrderLines\n      insert_field: SalesOrderLines\n", 1)
+	w := newWorld(t, yaml)
+	erpConn := &linesInOrderPost{loseNext: true}
+	w.wrap = map[string]func(*memory.System) connector.Connector{"erp": func(s *memory.System) connector.Connector {
+		erpConn.System = s
+		return erpConn
+	}}
+	w.restart()
+	shop := w.sys["shop"]
+	c := shop.Create("customers", connector.Fields{"code": "C1"})
+	p1 := shop.Create("products", connector.Fields{"sku": "P1"})
+	p2 := shop.Create("products", connector.Fields{"sku": "P2"})
+	o := shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": c.ID, "status": "confirmed"})
+	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 2.0})
+	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p2.ID, "qty": 1.0})
+	w.settle()
+	if n, l := w.count("erp", "SalesOrders"), w.count("erp", "SalesOrderLines"); n != 1 || l != 2 || erpConn.posts != 1 || erpConn.linePosts != 0 {
+		t.Fatalf("after a lost answer: %d orders (%d posts), %d lines (%d posted alone); want 1 (1), 2 (0)", n, erpConn.posts, l, erpConn.linePosts)
+	}
+	// Linked: a line edited in the ERP reaches the shop's line.
+	erpLine := w.records("erp", "SalesOrderLines")[0]
+	w.sys["erp"].Edit("SalesOrderLines", erpLine.ID, connector.Fields{"Quantity": 6.0})
+	w.settle()
+	var qty6 bool
+	for _, l := range w.records("shop", "order_lines") {
+		qty6 = qty6 || l.Fields["qty"] == 6.0
+	}
+	if !qty6 || w.count("shop", "order_lines") != 2 {
+		t.Fatalf("the ERP line edit did not reach its shop line: %v", w.records("shop", "order_lines"))
+	}
+}
+
+func TestOrderInsertCarriesItsLines(t *testing.T) {
+	yaml := strings.Replace(ordersYAML, "      datatype: SalesOrderLines\n", "      datatype: SalesOrderLines\n      insert_field: SalesOrderLines\n", 1)
+	w := newWorld(t, yaml)
+	erpConn := &linesInOrderPost{}
+	w.wrap = map[string]func(*memory.System) connector.Connector{"erp": func(s *memory.System) connector.Connector {
+		erpConn.System = s
+		return erpConn
+	}}
+	w.restart()
+	shop := w.sys["shop"]
+	c := shop.Create("customers", connector.Fields{"code": "C1"})
+	p1 := shop.Create("products", connector.Fields{"sku": "P1"})
+	p2 := shop.Create("products", connector.Fields{"sku": "P2"})
+	o := shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": c.ID, "status": "confirmed"})
+	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 2.0})
+	l2 := shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p2.ID, "qty": 1.0})
+	// An order without lines waits for them rather than failing.
+	shop.Create("orders", connector.Fields{"number": "SO-2", "customer_id": c.ID, "status": "confirmed"})
+	w.settle()
+
+	so := w.records("erp", "SalesOrders")
+	lines := w.records("erp", "SalesOrderLines")
+	if len(so) != 1 || len(lines) != 2 || erpConn.posts != 1 {
+		t.Fatalf("erp has %d orders (%d posts) and %d lines, want 1 order posted once with 2 lines", len(so), erpConn.posts, len(lines))
+	}
+	if got := erpConn.linePosts; got != 0 {
+		t.Fatalf("%d lines were posted on their own as well; the order carried them", got)
+	}
+	for _, l := range lines {
+		if l.Fields["OrderID"] != so[0].ID {
+			t.Fatalf("line %s belongs to %v, want %s", l.ID, l.Fields["OrderID"], so[0].ID)
+		}
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "erp", "SalesOrders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || dls[0].Stage != StageWaitWrite || !strings.Contains(dls[0].Reason, "waiting for lines") {
+		t.Fatalf("the order without lines should wait for them, got %+v", dls)
+	}
+	// The lines came back through their datatype and are linked: a change
+	// to a shop line is an update of the ERP line, not a new line.
+	shop.Edit("order_lines", l2.ID, connector.Fields{"qty": 4.0})
+	w.settle()
+	lines = w.records("erp", "SalesOrderLines")
+	if len(lines) != 2 {
+		t.Fatalf("erp has %d lines after a line update, want 2", len(lines))
+	}
+	var qty4 bool
+	for _, l := range lines {
+		qty4 = qty4 || l.Fields["Quantity"] == 4.0
+	}
+	if !qty4 {
+		t.Fatalf("the line update did not reach the ERP: %v", lines)
+	}
+	// A line added to the posted order goes through the lines datatype.
+	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 9.0})
+	w.settle()
+	if n := w.count("erp", "SalesOrderLines"); n != 3 || erpConn.linePosts != 1 {
+		t.Fatalf("erp has %d lines (%d posted on their own) after a third was added, want 3 (1)", n, erpConn.linePosts)
+	}
+	if erpConn.posts != 1 {
+		t.Fatalf("the order was posted %d times", erpConn.posts)
 	}
 }

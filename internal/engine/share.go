@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,10 @@ type write struct {
 	// earlier are open intents of earlier updates of the record whose
 	// outcome is unknown; a successful update supersedes them.
 	earlier []store.Intent
+	// lines are the intents of the lines an insert carries in its parent
+	// (Lines.InsertField). They stay open after the insert: the lines are
+	// linked when the next read of the lines datatype brings them back.
+	lines []store.Intent
 }
 
 type shareState struct {
@@ -135,6 +140,7 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		if w.intent.ID != "" {
 			ins = append(ins, w.intent)
 		}
+		ins = append(ins, w.lines...)
 	}
 	if err := e.st.PutIntents(ctx, ins); err != nil {
 		return s.rep, stErr(err)
@@ -374,11 +380,90 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			delete(desired, f)
 		}
 	}
-	s.writes = append(s.writes, write{g: g, m: m, op: "insert", fields: desired, intent: store.Intent{
+	var lineIntents []store.Intent
+	if m.Lines != nil && m.Lines.InsertField != "" {
+		lines, ins, wait, err := e.inlineLines(ctx, m, g, cursors, now)
+		if err != nil {
+			return err
+		}
+		if wait != "" {
+			s.wait(m, g, wait, now)
+			return nil
+		}
+		desired[m.Lines.InsertField] = lines
+		lineIntents = ins
+	}
+	s.writes = append(s.writes, write{g: g, m: m, op: "insert", fields: desired, lines: lineIntents, intent: store.Intent{
 		ID: e.opt.NewID(), GoldenID: g.ID, System: m.System, Datatype: m.Datatype, Gen: cur.Gen, CreatedAt: now,
 		Fingerprint: connector.Hash(desired), Fields: desired,
 	}})
 	return nil
+}
+
+// inlineLines maps out the lines of golden record g for an insert that
+// carries them in the parent (m.Lines.InsertField), with an insert intent
+// per line. wait says why the insert cannot be made yet: the record has no
+// lines, the lines datatype was not read, or a line waits for a reference.
+func (e *Engine) inlineLines(ctx context.Context, m *mapping.Mapping, g *store.Golden, cursors map[string]store.Cursor, now time.Time) (lines []any, intents []store.Intent, wait string, err error) {
+	lm, ok := e.maps.Lookup(m.System, m.Lines.Datatype)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("internal error: no mapping for the lines of %s", m.Name())
+	}
+	cur, err := e.cursor(ctx, cursors, lm.System, lm.Datatype)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if e.unread[lm.Name()] || cur.Gen == 0 {
+		return nil, nil, "waiting for a complete read of " + lm.Name() + " before inserting with lines", nil
+	}
+	key, _ := keyValue(map[string]any{mapping.ParentProperty: g.ID}, []string{mapping.ParentProperty})
+	hits, err := e.st.FindByKeys(ctx, lm.Canonical, mapping.ParentProperty, []string{key})
+	if err != nil {
+		return nil, nil, "", stErr(err)
+	}
+	found, err := e.st.GetGoldens(ctx, hits[key])
+	if err != nil {
+		return nil, nil, "", stErr(err)
+	}
+	var live []store.Golden
+	for _, id := range sortedKeys(found) {
+		l := found[id]
+		if l.Deleted || l.Props[mapping.ParentProperty] != g.ID {
+			continue
+		}
+		if takes, err := lm.Takes(l.Props); err != nil || !takes {
+			continue
+		}
+		live = append(live, l)
+	}
+	if len(live) == 0 {
+		return nil, nil, fmt.Sprintf("waiting for lines: %s creates a record only together with its lines (%s)", m.Name(), m.Lines.InsertField), nil
+	}
+	resolve, err := e.refResolver(ctx, []*mapping.Mapping{lm}, live)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	for i := range live {
+		l := &live[i]
+		out, unresolved, err := lm.Out(l.Props, resolve(m.System))
+		if err != nil {
+			return nil, nil, fmt.Sprintf("line %s cannot be mapped: %v", l.ID, err), nil
+		}
+		unresolved = slices.DeleteFunc(unresolved, func(p string) bool { return p == mapping.ParentProperty })
+		if len(unresolved) > 0 {
+			return nil, nil, fmt.Sprintf("line %s waits for %s to be linked in %s", l.ID, strings.Join(unresolved, ", "), m.System), nil
+		}
+		delete(out, m.Lines.ParentField)
+		for f, v := range out {
+			if mapping.IsEmpty(v) {
+				delete(out, f)
+			}
+		}
+		lines = append(lines, out)
+		intents = append(intents, store.Intent{ID: e.opt.NewID(), GoldenID: l.ID, System: lm.System, Datatype: lm.Datatype,
+			Gen: cur.Gen, CreatedAt: now, Fingerprint: connector.Hash(out), Fields: out})
+	}
+	return lines, intents, "", nil
 }
 
 // waiting tells whether a linked record has a version not merged yet.
@@ -424,10 +509,18 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			s.batch.Written = append(s.batch.Written, rec)
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
 			s.rep.Inserted++
-			s.event(w, rec.Key, "inserted", "created in "+w.m.Name()+" from the golden record; linked", now)
+			detail := "created in " + w.m.Name() + " from the golden record; linked"
+			if len(w.lines) > 0 {
+				detail = fmt.Sprintf("created in %s from the golden record with %d lines; linked (the lines are linked when %s is next read)",
+					w.m.Name(), len(w.lines), w.m.Lines.Datatype)
+			}
+			s.event(w, rec.Key, "inserted", detail, now)
 		} else if !connector.IsTemporary(err) {
 			// The system refused it: nothing was created.
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
+			for _, in := range w.lines {
+				s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+			}
 		}
 	case "update":
 		var got connector.Record

@@ -52,6 +52,10 @@ type Lines struct {
 	Datatype    string // separate datatype
 	ParentField string
 	IDField     string
+	// InsertField is the parent's array field that carries the lines
+	// (mapped out by the lines mapping, without the parent field) when a
+	// new parent record is inserted.
+	InsertField string
 	Rows        []Row
 }
 
@@ -168,7 +172,7 @@ func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
 		return nil, err
 	}
 	if cm.Lines != nil {
-		l := &Lines{Field: cm.Lines.Field, Datatype: cm.Lines.Datatype, ParentField: cm.Lines.ParentField, IDField: cm.Lines.IDField}
+		l := &Lines{Field: cm.Lines.Field, Datatype: cm.Lines.Datatype, ParentField: cm.Lines.ParentField, IDField: cm.Lines.IDField, InsertField: cm.Lines.InsertField}
 		if l.Rows, err = compileRows(cm.Lines.Properties); err != nil {
 			return nil, fmt.Errorf("lines: %w", err)
 		}
