@@ -60,16 +60,16 @@
 // cannot be changed through the API. A quotation line needs an existing
 // QuotationLineOpportunityId; QuotationLineData1..9 may be left out (they
 // are then left out of the JSON too) but an empty text is a 400.
-// OrganisationName holds at most 200 characters. Opportunity and
-// quotation line references to organisations, persons and opportunities
-// must exist when not 0. Values must have the field's JSON type (see
+// OrganisationName holds at most 200 characters. An opportunity's
+// OpportunityOrganisationId and OpportunityPersonId must name existing
+// records when not 0. Values must have the field's JSON type (see
 // Decisions).
 //
 // Queries. The SQL subset of GET /Queries is described at parseQuery:
 // SELECT * or columns, FROM one of the singular tables Organisation, Person,
 // User, Opportunity, QuotationLine, Product, [INNER|LEFT] JOIN … ON (…),
-// WHERE with = and >=, AND, OR and parentheses, single-quoted texts with ''
-// escapes, numbers, ORDER BY … ASC|DESC. It answers a bare JSON array of
+// WHERE with = and >=, AND, OR and parentheses, single-quoted texts (a
+// quote inside one is doubled), numbers, ORDER BY … ASC|DESC. It answers a bare JSON array of
 // objects with the selected columns, paged like the listings. Date-time
 // literals are read in the sandbox's time zone, so
 // "OrganisationUpdatedAt >= '2018-10-05T12:00:00'" compares with the
