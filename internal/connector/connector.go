@@ -112,3 +112,30 @@ func IsTemporary(err error) bool {
 	var t *TemporaryError
 	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded)
 }
+
+// State is durable storage a connector keeps its own small state in (OAuth
+// tokens, webhook subscriptions), one value per system and key. It lives in
+// Concord's store, so every worker on that store sees the same value;
+// SwapState lets one of them change it at a time.
+type State interface {
+	// GetState returns a value and its version; version 0 means none is
+	// stored.
+	GetState(ctx context.Context, system, key string) (value string, version int64, err error)
+	// SwapState stores value if the stored version is still version (0: if
+	// none is stored yet) and returns the new version; ok is false, and
+	// nothing is stored, when another writer changed it first.
+	SwapState(ctx context.Context, system, key, value string, version int64) (newVersion int64, ok bool, err error)
+}
+
+type stateKey struct{}
+
+// WithState returns a context that carries st to connector factories.
+func WithState(ctx context.Context, st State) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+// StateFrom returns the State a factory's context carries, or nil.
+func StateFrom(ctx context.Context) State {
+	st, _ := ctx.Value(stateKey{}).(State)
+	return st
+}

@@ -67,9 +67,13 @@ func Open(ctx context.Context, cfg *config.Config, opt engine.Options) (*Runner,
 		}
 		st.Close()
 	}
+	// Connectors find the folder of the configuration (for relative paths)
+	// and the store (for their own state, such as OAuth tokens) in the
+	// context they are opened with.
+	octx := connector.WithState(connector.WithBaseDir(ctx, filepath.Dir(cfg.File)), st)
 	for _, name := range sortedSystems(cfg) {
 		sys := cfg.Systems[name]
-		c, err := connector.Open(connector.WithBaseDir(ctx, filepath.Dir(cfg.File)), sys.Kind, name, sys.Settings)
+		c, err := connector.Open(octx, sys.Kind, name, sys.Settings)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("system %q: %w", name, err)

@@ -327,6 +327,11 @@ type Store interface {
 	EventsForGolden(ctx context.Context, goldenID string) ([]Event, error)
 	EventsForRecord(ctx context.Context, k Key) ([]Event, error)
 
+	// Connector state (connector.State): small values a connector keeps,
+	// such as OAuth tokens, changed by compare-and-swap on a version.
+	GetState(ctx context.Context, system, key string) (value string, version int64, err error)
+	SwapState(ctx context.Context, system, key, value string, version int64) (newVersion int64, ok bool, err error)
+
 	// Status returns a line per system datatype that has records, a cursor,
 	// intents or dead letters, ordered by system and datatype. It counts
 	// every record, so its cost grows with the store.

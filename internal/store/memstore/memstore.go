@@ -39,6 +39,7 @@ type Store struct {
 
 	cursors map[dtKey]store.Cursor
 	dead    map[deadKey]store.DeadLetter
+	state   map[stateKey]stateValue
 
 	events         []store.Event
 	eventsOfGolden map[string][]int // indexes into events

@@ -66,6 +66,7 @@ var suite = []struct {
 	{"RecordsForGoldens", testRecordsForGoldens},
 	{"LargeIDSlices", testLargeSlices},
 	{"Status", testStatus},
+	{"ConnectorState/CompareAndSwap", testConnectorState},
 	{"Concurrency", testConcurrency},
 }
 
@@ -1240,5 +1241,55 @@ func testConcurrency(t *testing.T, h *harness) {
 			t.Fatal(err)
 		}
 		equal(t, "links of T"+fmt.Sprint(w), len(links), batches*per)
+	}
+}
+
+func testConnectorState(t *testing.T, h *harness) {
+	ctx := h.ctx
+	if v, ver, err := h.s.GetState(ctx, "erp", "token"); err != nil || v != "" || ver != 0 {
+		t.Fatalf("no state yet: got %q version %d, %v", v, ver, err)
+	}
+	if _, ok, err := h.s.SwapState(ctx, "erp", "token", "x", 3); err != nil || ok {
+		t.Fatalf("swap from a version that is not stored: ok=%v %v", ok, err)
+	}
+	v1, ok, err := h.s.SwapState(ctx, "erp", "token", "first", 0)
+	if err != nil || !ok || v1 == 0 {
+		t.Fatalf("first swap: version %d ok=%v %v", v1, ok, err)
+	}
+	if _, ok, _ := h.s.SwapState(ctx, "erp", "token", "again", 0); ok {
+		t.Fatal("a second writer from version 0 must lose")
+	}
+	v2, ok, err := h.s.SwapState(ctx, "erp", "token", "second", v1)
+	if err != nil || !ok || v2 <= v1 {
+		t.Fatalf("swap from the stored version: version %d ok=%v %v", v2, ok, err)
+	}
+	if _, ok, _ := h.s.SwapState(ctx, "erp", "token", "stale", v1); ok {
+		t.Fatal("a writer holding an old version must lose")
+	}
+	if v, ver, err := h.s.GetState(ctx, "erp", "token"); err != nil || v != "second" || ver != v2 {
+		t.Fatalf("got %q version %d (%v), want second version %d", v, ver, err, v2)
+	}
+	if v, _, _ := h.s.GetState(ctx, "shop", "token"); v != "" {
+		t.Fatalf("state is per system: got %q for another system", v)
+	}
+
+	// Of many writers racing from one version, exactly one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, ok, err := h.s.SwapState(ctx, "erp", "token", fmt.Sprint("racer", i), v2); err == nil && ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d writers won a swap from the same version, want 1", wins)
 	}
 }
