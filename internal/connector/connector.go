@@ -6,6 +6,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 )
 
@@ -138,4 +139,14 @@ func WithState(ctx context.Context, st State) context.Context {
 func StateFrom(ctx context.Context) State {
 	st, _ := ctx.Value(stateKey{}).(State)
 	return st
+}
+
+// Notifier is a connector whose system can push change notifications
+// (webhooks). `concord run --listen` serves each notifier's handler at
+// /webhooks/<system>; the handler verifies a notification and calls changed
+// with the datatype it concerns, which makes that datatype due for an
+// incremental read at once. Notifications carry no data Concord trusts:
+// the read brings the change.
+type Notifier interface {
+	WebhookHandler(changed func(datatype string)) http.Handler
 }
