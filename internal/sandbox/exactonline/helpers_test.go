@@ -192,6 +192,7 @@ func (c *client) do(method, path string, body any) reply {
 	default:
 		u = c.sb.url + "/api/v1/" + strconv.Itoa(c.sb.Division()) + "/" + path
 	}
+	u = strings.ReplaceAll(u, " ", "%20") // filters read better in tests with spaces
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
