@@ -274,9 +274,9 @@ func TestUnknownOptionsAndPaths(t *testing.T) {
 		"crm/Accounts?$filter=Name eq 'x'&$orderby=Nope": 400,
 		"crm/Accounts?$filter=Name eq 'x'&$expand=Nope":  400,
 		"crm/Accounts?$filter=Name eq 'x'&$skiptoken=?":  400,
-		"crm/Nothing":                                    404,
-		"CRM/accounts?$filter=Name eq 'x'":               200, // paths ignore case
-		"crm/Accounts/?$filter=Name eq 'x'&foo=bar":      200,
+		"crm/Nothing":                               404,
+		"CRM/accounts?$filter=Name eq 'x'":          200, // paths ignore case
+		"crm/Accounts/?$filter=Name eq 'x'&foo=bar": 200,
 	} {
 		r := c.get(path)
 		if r.status != want {
