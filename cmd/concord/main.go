@@ -31,6 +31,10 @@ func main() {
 	}
 }
 
+// extraCmds are commands that live in files of their own (auth.go, …) and
+// add themselves from init; each gets the config loader.
+var extraCmds []func(load func() (*config.Config, error)) *cobra.Command
+
 func rootCmd() *cobra.Command {
 	var cfgPath string
 	root := &cobra.Command{
@@ -55,5 +59,8 @@ func rootCmd() *cobra.Command {
 		demoCmd(),
 		sandboxCmd(),
 	)
+	for _, f := range extraCmds {
+		root.AddCommand(f(load))
+	}
 	return root
 }
