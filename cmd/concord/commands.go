@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -102,22 +104,44 @@ func printReport(w io.Writer, rep engine.Report) {
 }
 
 func runCmd(load loader) *cobra.Command {
-	return &cobra.Command{
+	var listen string
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Keep syncing on each datatype's schedule until SIGINT or SIGTERM",
-		Args:  cobra.NoArgs,
+		Long: `Keep syncing on each datatype's schedule until SIGINT or SIGTERM.
+
+With --listen, Concord also serves webhooks at http://ADDR/webhooks/<system>
+for the systems that send them (a verified notification makes the datatype
+due for a read at once) and a liveness check at /healthz.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := open(cmd, load)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
+			if listen != "" {
+				ln, err := net.Listen("tcp", listen)
+				if err != nil {
+					return fmt.Errorf("--listen: %w", err)
+				}
+				srv := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+				go srv.Serve(ln) //nolint:errcheck // Serve ends with ErrServerClosed on Shutdown
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					srv.Shutdown(ctx) //nolint:errcheck
+				}()
+				slog.Info("serving webhooks", "address", "http://"+ln.Addr().String()+"/webhooks/<system>")
+			}
 			slog.Info("concord running; stop with Ctrl-C", "config", r.Config.File)
 			err = r.Run(cmd.Context())
 			slog.Info("concord stopped")
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&listen, "listen", "", "serve webhooks and /healthz on this address (host:port)")
+	return cmd
 }
 
 func statusCmd(load loader) *cobra.Command {

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
@@ -36,6 +38,10 @@ type Runner struct {
 	Engine *engine.Engine
 	conns  map[string]connector.Connector
 	log    *slog.Logger
+
+	mu     sync.Mutex
+	urgent map[string]bool // mappings a notification made due now
+	wake   chan struct{}
 }
 
 // OpenStore opens the configured store.
@@ -88,7 +94,8 @@ func Open(ctx context.Context, cfg *config.Config, opt engine.Options) (*Runner,
 		closeAll()
 		return nil, err
 	}
-	return &Runner{Config: cfg, Store: st, Engine: eng, conns: conns, log: opt.Logger}, nil
+	return &Runner{Config: cfg, Store: st, Engine: eng, conns: conns, log: opt.Logger,
+		urgent: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
 // Close closes the connectors and the store.
@@ -101,6 +108,39 @@ func (r *Runner) Close() error {
 	return errors.Join(errs...)
 }
 
+// Changed makes a system datatype due for an incremental read at once (a
+// webhook said it changed). Unknown datatypes are ignored.
+func (r *Runner) Changed(system, datatype string) {
+	m, ok := r.Engine.Mappings().Lookup(system, datatype)
+	if !ok {
+		r.log.Debug("notification for a datatype that is not mapped", "system", system, "datatype", datatype)
+		return
+	}
+	r.mu.Lock()
+	r.urgent[m.Name()] = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Handler serves the webhooks of the systems whose connectors take them,
+// at /webhooks/<system>, and a liveness check at /healthz.
+func (r *Runner) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n")) //nolint:errcheck
+	})
+	for name, c := range r.conns {
+		if n, ok := c.(connector.Notifier); ok {
+			system := name
+			mux.Handle("/webhooks/"+system, n.WebhookHandler(func(datatype string) { r.Changed(system, datatype) }))
+		}
+	}
+	return mux
+}
+
 // Run syncs every datatype on its schedule until ctx is cancelled. A cycle
 // in flight when ctx is cancelled finishes its current write and stops: the
 // engine checks the context between writes, never in the middle of one.
@@ -109,12 +149,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	tick := r.tick()
 	for {
 		now := time.Now()
+		r.mu.Lock()
+		urgent := r.urgent
+		r.urgent = map[string]bool{}
+		r.mu.Unlock()
 		due := func(m *mapping.Mapping) bool {
 			every := m.Schedule
 			if every <= 0 {
 				every = DefaultSchedule
 			}
-			return now.Sub(last[m.Name()]) >= every
+			return urgent[m.Name()] || now.Sub(last[m.Name()]) >= every
 		}
 		var ran []string
 		for _, m := range r.Engine.Mappings().Mappings {
@@ -141,6 +185,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-r.wake:
 		case <-time.After(tick):
 		}
 	}
