@@ -140,3 +140,39 @@ func TestHookDeliveryNeverHoldsUpTheAPI(t *testing.T) {
 		t.Errorf("heard %q, want three creates", got)
 	}
 }
+
+func TestConcurrentCallsHelpersAndSwitchesAreSafe(t *testing.T) {
+	sb := startSandbox(t, Options{RateLimit: 10_000})
+	rcv := newReceiver(t)
+	sb.subscribe(Organisations, "Create", rcv.URL, true)
+	sb.subscribe(Organisations, "Update", rcv.URL, true)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 15 {
+				id := sb.organisation(fmt.Sprintf("Org %d-%d", w, i))
+				sb.call(http.MethodPut, fmt.Sprintf("/Organisations/%d", id), map[string]any{"OrganisationName": "renamed"})
+				sb.call(http.MethodGet, "/Organisations?Size=5", nil)
+				sb.query("SELECT OrganisationId FROM Organisation WHERE OrganisationName = 'renamed' ORDER BY OrganisationId DESC")
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 30 {
+			sb.srv.Put(Organisations, Record{"OrganisationName": fmt.Sprintf("UI %d", i)})
+			sb.srv.SetLocation(time.UTC)
+			sb.srv.SetFaults(Faults{Latency: time.Duration(i)})
+			sb.srv.Records(Organisations)
+			sb.srv.Calls()
+			sb.clock.Advance(time.Millisecond)
+		}
+	})
+	wg.Wait()
+	sb.waitForHooks()
+	if n := len(sb.srv.Records(Organisations)); n != 90 {
+		t.Errorf("%d organisations, want 90", n)
+	}
+	if n := len(rcv.heard()); n != 90+60 {
+		t.Errorf("%d hook calls, want 150", n)
+	}
+}

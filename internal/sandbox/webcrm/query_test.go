@@ -26,7 +26,9 @@ func crm(t *testing.T) *sandbox {
 	sb.person(acme, "Ann", "Lee")
 	sb.person(acme, "Bo", "Berg")
 	sb.person(bolt, "Cy", "Dahl")
-	sb.create(Opportunities, map[string]any{"OpportunityOrganisationId": acme, "OpportunityOrderValue": 1200.5})
+	sb.create(Opportunities, map[string]any{"OpportunityOrganisationId": acme, "OpportunityOrderValue": 1200.5, "OpportunityWinYesNo": true,
+		"OpportunityOrderDate": "2024-03-01T00:00:00"})
+	sb.create(Opportunities, map[string]any{"OpportunityOrganisationId": bolt, "OpportunityOrderValue": 80})
 	return sb
 }
 
@@ -91,6 +93,22 @@ func TestQueriesFilterWithEqualsGreaterOrEqualAndOrParentheses(t *testing.T) {
 	}
 }
 
+func TestQueriesCompareBooleansAndDateTimeColumns(t *testing.T) {
+	sb := crm(t)
+	for _, where := range []string{"OpportunityWinYesNo = 1", "OpportunityWinYesNo = 'true'", "OpportunityOrderDate >= OpportunityCreatedAt", "OpportunityOrderValue >= 1000"} {
+		got := column(sb.rows("SELECT OpportunityId FROM Opportunity WHERE "+where), "OpportunityId")
+		if !slices.Equal(got, []any{1.0}) {
+			t.Errorf("%s: %v, want only opportunity 1", where, got)
+		}
+	}
+	got := column(sb.rows("SELECT OpportunityId FROM Opportunity ORDER BY OpportunityWinYesNo DESC, OpportunityOrderDate"), "OpportunityId")
+	if !slices.Equal(got, []any{1.0, 2.0}) {
+		t.Errorf("ordered by boolean: %v", got)
+	}
+	a := sb.query("SELECT * FROM Opportunity WHERE OpportunityWinYesNo = 'maybe'")
+	wantStatus(t, a, http.StatusBadRequest)
+}
+
 func TestQueriesCompareUpdatedAtInTheStoredZone(t *testing.T) {
 	sb := crm(t)
 	// Acme at 10:11:12, Bolt at 11:11:12, Crane at 12:11:12 Copenhagen time.
@@ -126,7 +144,7 @@ func TestQueriesJoinTables(t *testing.T) {
 		t.Errorf("row %v", rows[0])
 	}
 	star := sb.rows("SELECT * FROM Opportunity INNER JOIN Organisation ON Organisation.OrganisationId = Opportunity.OpportunityOrganisationId")
-	if len(star) != 1 || star[0]["OrganisationName"] != "Acme" || star[0]["OpportunityOrderValue"] != 1200.5 {
+	if len(star) != 2 || star[0]["OrganisationName"] != "Acme" || star[0]["OpportunityOrderValue"] != 1200.5 || star[1]["OrganisationName"] != "Bolt's Bikes" {
 		t.Errorf("SELECT * with a join: %v", star)
 	}
 	left := sb.rows("SELECT OrganisationName, PersonLastName FROM Organisation LEFT JOIN Person ON (PersonOrganisationId = OrganisationId) ORDER BY OrganisationName DESC")

@@ -84,7 +84,7 @@ func convert(f *field, v any, loc *time.Location) (any, error) {
 	case kindInt:
 		n, err := toFloat(v)
 		if err != nil {
-			return nil, typeError(f, v)
+			return nil, numberError(f, v, err)
 		}
 		if n != math.Trunc(n) {
 			return nil, fmt.Errorf("%s must be a whole number, not %v", f.name, n)
@@ -96,7 +96,7 @@ func convert(f *field, v any, loc *time.Location) (any, error) {
 	case kindFloat:
 		n, err := toFloat(v)
 		if err != nil {
-			return nil, typeError(f, v)
+			return nil, numberError(f, v, err)
 		}
 		return n, nil
 	case kindTime:
@@ -120,6 +120,13 @@ func convert(f *field, v any, loc *time.Location) (any, error) {
 
 func typeError(f *field, v any) error {
 	return fmt.Errorf("%s must be %s, not %s", f.name, f.kind, jsonType(v))
+}
+
+func numberError(f *field, v any, err error) error {
+	if err == errNotValue {
+		return typeError(f, v)
+	}
+	return fmt.Errorf("%s: %v is out of range", f.name, v)
 }
 
 func jsonType(v any) string {
