@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/demo"
 	"github.com/concordsync/concord/internal/engine"
 	"github.com/concordsync/concord/internal/runner"
@@ -192,6 +193,17 @@ func statusCmd(load loader) *cobra.Command {
 					if d.Parked {
 						fmt.Fprintf(cmd.OutOrStdout(), "dead letter %s:%s %s (%s): %s\n", d.System, d.Datatype, d.Ref, d.Stage, d.Reason)
 					}
+				}
+			}
+			// What connectors want the user to know (an API budget nearly
+			// spent, writes held back), as they last left it.
+			for _, name := range slices.Sorted(maps.Keys(cfg.Systems)) {
+				note, _, err := st.GetState(cmd.Context(), name, connector.StatusKey)
+				if err != nil {
+					return err
+				}
+				if note != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", name, note)
 				}
 			}
 			return nil

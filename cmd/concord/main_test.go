@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/runner"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -74,6 +77,23 @@ mappings:
 	out, err = run(t, "status", "-c", cfg)
 	if err != nil || !strings.Contains(out, "erp") || !strings.Contains(out, "Accounts") {
 		t.Fatalf("status: %v\n%s", err, out)
+	}
+	// A connector's note (here written as a connector would) is shown.
+	loaded, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := runner.OpenStore(context.Background(), loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := st.SwapState(context.Background(), "erp", connector.StatusKey, "daily API budget nearly spent; writes held until 00:00", 0); !ok || err != nil {
+		t.Fatalf("swap state: %v %v", ok, err)
+	}
+	st.Close()
+	out, err = run(t, "status", "-c", cfg)
+	if err != nil || !strings.Contains(out, "erp: daily API budget nearly spent") {
+		t.Fatalf("status does not show the connector's note: %v\n%s", err, out)
 	}
 	out, err = run(t, "explain", "shop", "customers", "1", "-c", cfg)
 	if err != nil || !strings.Contains(out, "name") || !strings.Contains(out, "Acme") || !strings.Contains(out, "erp:Accounts") {

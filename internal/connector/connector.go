@@ -128,6 +128,12 @@ type State interface {
 	SwapState(ctx context.Context, system, key, value string, version int64) (newVersion int64, ok bool, err error)
 }
 
+// StatusKey is the State key whose value, a short line for people (an API
+// budget nearly spent, writes held back until it resets), `concord status`
+// prints under the system's name. A connector keeps it current and clears
+// it ("") when there is nothing to say.
+const StatusKey = "status"
+
 type stateKey struct{}
 
 // WithState returns a context that carries st to connector factories.
