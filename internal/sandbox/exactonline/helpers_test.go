@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -267,3 +268,7 @@ func num(t testing.TB, v any) float64 {
 	t.Fatalf("%v (%T) is not a number", v, v)
 	return 0
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func listenLocal() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

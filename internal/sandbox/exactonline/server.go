@@ -262,7 +262,9 @@ func (s *Server) ResetCalls() {
 	s.calls = map[string]int{}
 }
 
-func (s *Server) now() time.Time { return s.opts.Now().Truncate(time.Millisecond) }
+// now is the clock's time as stored: UTC, to the millisecond, as
+// "/Date(ms)/" can carry it.
+func (s *Server) now() time.Time { return s.opts.Now().UTC().Truncate(time.Millisecond) }
 
 // base is the scheme and host of absolute URLs; s.mu is held.
 func (s *Server) base(r *http.Request) string {

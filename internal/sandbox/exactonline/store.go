@@ -581,7 +581,7 @@ func (w *writer) rules(def *entityDef, old, r *record, set map[string]any, paren
 	}
 	today := func() time.Time {
 		y, m, d := w.now.In(s.loc).Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, s.loc)
+		return time.Date(y, m, d, 0, 0, 0, 0, s.loc).UTC()
 	}
 
 	switch def {

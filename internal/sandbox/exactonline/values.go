@@ -239,9 +239,10 @@ func coerce(typ edmType, v any, loc *time.Location) (any, error) {
 	case edmDateTime:
 		switch x := v.(type) {
 		case time.Time:
-			return x, nil
+			return x.UTC(), nil
 		case string:
-			return parseDate(x, loc)
+			t, err := parseDate(x, loc)
+			return t.UTC(), err
 		}
 	}
 	return nil, fmt.Errorf("a %s cannot hold %s", typ, describe(v))
