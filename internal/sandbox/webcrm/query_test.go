@@ -2,7 +2,6 @@ package webcrm
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -283,15 +282,4 @@ func FuzzQuery(f *testing.F) {
 		}
 		srv.mu.Unlock()
 	})
-}
-
-func ExampleServer_Put() {
-	srv := New(Options{})
-	defer srv.Close()
-	org, _ := srv.Put(Organisations, Record{"OrganisationName": "Acme"})
-	srv.Put(Persons, Record{"PersonOrganisationId": org, "PersonFirstName": "Ann", "PersonLastName": "Lee"})
-	for _, p := range srv.Records(Persons) {
-		fmt.Println(p["PersonId"], p["PersonName"], p["PersonCreatedBy"])
-	}
-	// Output: 1 Ann Lee Sandbox User
 }
