@@ -65,12 +65,13 @@
 // records when not 0. Values must have the field's JSON type (see
 // Decisions).
 //
-// Queries. The SQL subset of GET /Queries is described at parseQuery:
+// Queries. The SQL subset of GET /Queries (its grammar opens query.go):
 // SELECT * or columns, FROM one of the singular tables Organisation, Person,
 // User, Opportunity, QuotationLine, Product, [INNER|LEFT] JOIN … ON (…),
 // WHERE with = and >=, AND, OR and parentheses, single-quoted texts (a
-// quote inside one is doubled), numbers, ORDER BY … ASC|DESC. It answers a bare JSON array of
-// objects with the selected columns, paged like the listings. Date-time
+// quote inside one is doubled), numbers, ORDER BY … ASC|DESC. It answers a
+// bare JSON array of objects with the selected columns, paged like the
+// listings. Date-time
 // literals are read in the sandbox's time zone, so
 // "OrganisationUpdatedAt >= '2018-10-05T12:00:00'" compares with the
 // stored timestamps as the service compares with its own.
