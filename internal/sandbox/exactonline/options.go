@@ -27,8 +27,9 @@ type Options struct {
 	// Division is the one division (administration) the sandbox holds;
 	// default DefaultDivision, or the one in DataFile.
 	Division int
-	// ClientID, ClientSecret and WebhookSecret are the registered app's;
-	// made up (from Seed when given) when empty and not in DataFile.
+	// ClientID, ClientSecret and WebhookSecret are the registered app's.
+	// When empty and not in DataFile they are made up: the client id (a
+	// guid) from Seed, the secrets at random.
 	ClientID, ClientSecret, WebhookSecret string
 
 	// MinutelyLimit and DailyLimit are the API call budgets per app and

@@ -600,7 +600,10 @@ func (w *writer) rules(def *entityDef, old, r *record, set map[string]any, paren
 		if c := r.str("Country"); c != "" {
 			r.f["Country"] = strings.ToUpper(strings.TrimSpace(c))
 		}
-		r.f["CountryName"] = countryNames[r.str("Country")]
+		r.f["CountryName"] = nil
+		if name, ok := countryNames[r.str("Country")]; ok {
+			r.f["CountryName"] = name
+		}
 		r.f["IsSales"] = st == "C"
 		r.f["Type"] = "A"
 
