@@ -59,8 +59,10 @@
 //     {"results":[…]}) or one by one through the line endpoint (with OrderID
 //     or QuotationID). A PUT of a header that carries lines is refused (400).
 //   - Account Code: trimmed, right-aligned in 18 characters with leading
-//     spaces, unique (ignoring case); when omitted, one more than the highest
-//     numeric code. Status defaults to C (customer), IsSales is true for C,
+//     spaces, unique (ignoring case); when omitted, the next free number
+//     above the highest numeric code the division has held (numbers of
+//     deleted accounts are not handed out again; OrderNumber and
+//     QuotationNumber work the same way). Status defaults to C (customer), IsSales is true for C,
 //     Type is A, CountryName comes from a small table of country codes.
 //   - Item Code is unique (ignoring case), not padded. Contacts need an
 //     existing Account and a FirstName or LastName.

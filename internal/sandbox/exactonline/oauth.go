@@ -1,6 +1,7 @@
 package exactonline
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -72,7 +73,7 @@ func (s *Server) IssueCredentials() Credentials {
 	g := &grant{ClientID: s.app.ClientID, RefreshToken: s.secret(32), LastUsed: s.now()}
 	s.grants[g.RefreshToken] = g
 	s.dirty = true
-	base := s.baseURL
+	base := cmp.Or(s.baseURL, s.seenBase) // empty until known
 	return Credentials{
 		ClientID:      s.app.ClientID,
 		ClientSecret:  s.app.ClientSecret,

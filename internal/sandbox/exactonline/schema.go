@@ -39,6 +39,10 @@ type entityDef struct {
 	parent    *entityDef
 	parentKey string
 
+	// unique are the properties no two records may share (ignoring case
+	// and surrounding spaces); the table indexes them.
+	unique []string
+
 	// mandatoryFilter lists the properties one of which a plain GET of the
 	// whole collection must filter on; empty when the endpoint takes an
 	// unfiltered GET.
@@ -77,7 +81,7 @@ var audit = []fieldDef{
 var (
 	accounts = &entityDef{
 		name: "Accounts", path: "crm/Accounts", syncPath: "sync/CRM/Accounts", bulkPath: "bulk/CRM/Accounts",
-		modelType: "Exact.Web.Api.Models.Account", key: "ID", deletedType: 2, topic: "Accounts",
+		modelType: "Exact.Web.Api.Models.Account", key: "ID", deletedType: 2, topic: "Accounts", unique: []string{"Code"},
 		fields: []fieldDef{
 			{"ID", edmGuid, readOnly},
 			{"Code", edmString, writable},
@@ -132,7 +136,7 @@ var (
 	}
 	items = &entityDef{
 		name: "Items", path: "logistics/Items", syncPath: "sync/Logistics/Items", bulkPath: "bulk/Logistics/Items",
-		modelType: "Exact.Web.Api.Models.Logistics.Item", key: "ID", deletedType: 9, topic: "Items",
+		modelType: "Exact.Web.Api.Models.Logistics.Item", key: "ID", deletedType: 9, topic: "Items", unique: []string{"Code"},
 		fields: []fieldDef{
 			{"ID", edmGuid, readOnly},
 			{"Code", edmString, writable},
@@ -157,7 +161,7 @@ var (
 	salesOrders = &entityDef{
 		name: "SalesOrders", path: "salesorder/SalesOrders", syncPath: "sync/SalesOrder/SalesOrderHeaders", bulkPath: "bulk/SalesOrder/SalesOrders",
 		modelType: "Exact.Web.Api.Models.SalesOrder.SalesOrder", key: "OrderID", deletedType: 32, topic: "SalesOrders",
-		linesProp: "SalesOrderLines",
+		linesProp: "SalesOrderLines", unique: []string{"OrderNumber"},
 		fields: []fieldDef{
 			{"OrderID", edmGuid, readOnly},
 			{"OrderNumber", edmInt32, writable},
@@ -210,7 +214,7 @@ var (
 	quotations = &entityDef{
 		name: "Quotations", path: "crm/Quotations", syncPath: "sync/CRM/QuotationHeaders", bulkPath: "bulk/CRM/Quotations",
 		modelType: "Exact.Web.Api.Models.CRM.Quotation", key: "QuotationID", deletedType: 34, topic: "Quotations",
-		linesProp: "QuotationLines",
+		linesProp: "QuotationLines", unique: []string{"QuotationNumber"},
 		fields: []fieldDef{
 			{"QuotationID", edmGuid, readOnly},
 			{"QuotationNumber", edmInt32, writable},

@@ -39,6 +39,11 @@ type table struct {
 	rows     map[string]*record
 	byParent map[string]map[string]*record // lines only: header key → lines
 
+	// uniq indexes def.unique: property → normalized value → key; high
+	// is the highest number each has held, which new numbers follow.
+	uniq map[string]map[string]string
+	high map[string]int64
+
 	byKey   []*record
 	byKeyOK bool
 	byTS    []*record
@@ -46,7 +51,10 @@ type table struct {
 }
 
 func newTable(d *entityDef) *table {
-	t := &table{def: d, rows: map[string]*record{}}
+	t := &table{def: d, rows: map[string]*record{}, uniq: map[string]map[string]string{}, high: map[string]int64{}}
+	for _, f := range d.unique {
+		t.uniq[f] = map[string]string{}
+	}
 	if d.parent != nil {
 		t.byParent = map[string]map[string]*record{}
 	}
@@ -63,7 +71,11 @@ func (t *table) put(r *record) {
 	} else if t.byParent != nil && old.str(t.def.parentKey) != r.str(t.def.parentKey) {
 		delete(t.byParent[old.str(t.def.parentKey)], id)
 	}
+	if ok {
+		t.unindex(old)
+	}
 	t.rows[id] = r
+	t.index(r)
 	t.byTSOK = false
 	if t.byParent != nil {
 		p := r.str(t.def.parentKey)
@@ -80,6 +92,7 @@ func (t *table) remove(id string) {
 		return
 	}
 	delete(t.rows, id)
+	t.unindex(r)
 	t.byKeyOK, t.byTSOK = false, false
 	if t.byParent != nil {
 		p := r.str(t.def.parentKey)
@@ -88,6 +101,44 @@ func (t *table) remove(id string) {
 			delete(t.byParent, p)
 		}
 	}
+}
+
+// uniqueValue is how a unique property compares: trimmed, in lower case;
+// numbers as digits.
+func uniqueValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strings.ToLower(strings.TrimSpace(x))
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return ""
+}
+
+func (t *table) index(r *record) {
+	for f, idx := range t.uniq {
+		if u := uniqueValue(r.f[f]); u != "" {
+			idx[u] = t.key(r)
+			if n, err := strconv.ParseInt(u, 10, 64); err == nil {
+				t.high[f] = max(t.high[f], n)
+			}
+		}
+	}
+}
+
+func (t *table) unindex(r *record) {
+	for f, idx := range t.uniq {
+		if u := uniqueValue(r.f[f]); u != "" && idx[u] == t.key(r) {
+			delete(idx, u)
+		}
+	}
+}
+
+// holder is the key of the record whose unique property f has value v,
+// if any.
+func (t *table) holder(f string, v any) (string, bool) {
+	k, ok := t.uniq[f][uniqueValue(v)]
+	return k, ok && uniqueValue(v) != ""
 }
 
 func (t *table) sortedByKey() []*record {
@@ -632,10 +683,8 @@ func (w *writer) rules(def *entityDef, old, r *record, set map[string]any, paren
 		}
 		code := strings.TrimSpace(r.str("Code"))
 		r.f["Code"] = code
-		for _, o := range s.tables[items].rows {
-			if o.str("ID") != r.str("ID") && strings.EqualFold(o.str("Code"), code) {
-				return badRequest("Item code %q already exists", code)
-			}
+		if k, ok := s.tables[items].holder("Code", code); ok && k != r.str("ID") {
+			return badRequest("Item code %q already exists", code)
 		}
 		defaults("Unit", "pc", "IsSalesItem", true, "IsStockItem", false, "IsPurchaseItem", false,
 			"CostPriceStandard", 0.0, "StandardSalesPrice", 0.0, "Stock", 0.0)
@@ -747,45 +796,43 @@ func (s *Server) accountCode(r, old *record) error {
 			}
 			return nil
 		}
-		highest := int64(0)
-		for _, a := range s.tables[accounts].rows {
-			if n, err := strconv.ParseInt(strings.TrimSpace(a.str("Code")), 10, 64); err == nil {
-				highest = max(highest, n)
+		t := s.tables[accounts]
+		for n := t.high["Code"] + 1; ; n++ {
+			if _, used := t.holder("Code", strconv.FormatInt(n, 10)); !used {
+				code = strconv.FormatInt(n, 10)
+				break
 			}
 		}
-		code = strconv.FormatInt(highest+1, 10)
 	}
 	if len(code) > 18 {
 		return badRequest("Code %q is longer than 18 characters", code)
 	}
-	padded := fmt.Sprintf("%18s", code)
-	for _, a := range s.tables[accounts].rows {
-		if a.str("ID") != r.str("ID") && strings.EqualFold(a.str("Code"), padded) {
-			return badRequest("Code %q is already used by account %s", code, a.str("ID"))
-		}
+	if k, ok := s.tables[accounts].holder("Code", code); ok && k != r.str("ID") {
+		return badRequest("Code %q is already used by account %s", code, k)
 	}
-	r.f["Code"] = padded
+	r.f["Code"] = fmt.Sprintf("%18s", code)
 	return nil
 }
 
 // number gives a header the next free number when it has none and checks
 // that a given one is free.
 func (s *Server) number(def *entityDef, r *record, field string) error {
+	t := s.tables[def]
 	n := r.int(field)
-	highest := int64(0)
-	for _, o := range s.tables[def].rows {
-		if o.str(def.key) == r.str(def.key) {
-			continue
+	switch {
+	case n < 0:
+		return badRequest("%s must be positive", field)
+	case n == 0:
+		for n = t.high[field] + 1; ; n++ {
+			if _, used := t.holder(field, n); !used {
+				break
+			}
 		}
-		if n != 0 && o.int(field) == n {
+		r.f[field] = n
+	default:
+		if k, ok := t.holder(field, n); ok && k != r.str(def.key) {
 			return badRequest("%s %d already exists", field, n)
 		}
-		highest = max(highest, o.int(field))
-	}
-	if n == 0 {
-		r.f[field] = highest + 1
-	} else if n < 0 {
-		return badRequest("%s must be positive", field)
 	}
 	return nil
 }
