@@ -62,8 +62,9 @@
 //     spaces, unique (ignoring case); when omitted, the next free number
 //     above the highest numeric code the division has held (numbers of
 //     deleted accounts are not handed out again; OrderNumber and
-//     QuotationNumber work the same way). Status defaults to C (customer), IsSales is true for C,
-//     Type is A, CountryName comes from a small table of country codes.
+//     QuotationNumber work the same way). Status defaults to C (customer),
+//     IsSales is true for C, Type is A, CountryName comes from a small table
+//     of country codes.
 //   - Item Code is unique (ignoring case), not padded. Contacts need an
 //     existing Account and a FirstName or LastName.
 //   - Lines: Quantity defaults to 1, UnitPrice to the item's
