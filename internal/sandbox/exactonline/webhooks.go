@@ -27,6 +27,9 @@ var webhookSubscriptions = &entityDef{
 func (s *Server) handleWebhooks(r *http.Request, t target, a *app) *response {
 	def := webhookSubscriptions
 	mine := func(rec *record) bool { return rec.str("ClientID") == a.ClientID }
+	if t.nav != "" {
+		return errorResponse(http.StatusNotFound, "Resource not found for the segment '%s'.", t.nav)
+	}
 	switch r.Method {
 	case http.MethodGet:
 		if t.hasKey {
