@@ -276,9 +276,12 @@ func (e *Engine) mergeDeferred(s *mergeState, m *mapping.Mapping, r store.Record
 func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r store.Record, in mapping.Input, src Source, now time.Time, action string) {
 	s.rep.Merged++
 	var decisions []store.PropDecision
-	changed := false
+	changed, refreshed := false, false
 	if m.Reads() {
-		decisions, changed = mergeProps(g, m.ReadProps, in.Props, in.Times, src)
+		decisions, changed, refreshed = mergeProps(g, m.ReadProps, in.Props, in.Times, src)
+	}
+	if refreshed {
+		s.touched[g.ID] = true // store the newer provenance time
 	}
 	if changed {
 		g.Dirty = true

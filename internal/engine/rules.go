@@ -26,18 +26,18 @@ type Source struct {
 // the per-property rules: the most recently modified value wins; an empty
 // value never overwrites a non-empty one; a tie in time is broken by system
 // name and then by value so that every process decides the same way. It
-// returns the decisions and whether any golden property changed.
+// returns the decisions, whether any golden property changed, and whether
+// only a provenance time moved (the same value set again later), which must
+// be stored too: an older different value merged later must lose to it.
 //
 // names gives the order in which properties are decided (and recorded).
-func mergeProps(g *store.Golden, names []string, props map[string]any, times map[string]time.Time, src Source) ([]store.PropDecision, bool) {
+func mergeProps(g *store.Golden, names []string, props map[string]any, times map[string]time.Time, src Source) (decisions []store.PropDecision, changed, refreshed bool) {
 	if g.Props == nil {
 		g.Props = map[string]any{}
 	}
 	if g.Prov == nil {
 		g.Prov = map[string]store.Provenance{}
 	}
-	var decisions []store.PropDecision
-	changed := false
 	for _, p := range names {
 		v, ok := props[p]
 		if !ok {
@@ -58,12 +58,13 @@ func mergeProps(g *store.Golden, names []string, props map[string]any, times map
 			// older different value merged after this must not beat it.
 			if prov.System == "" || t.After(prov.Time) {
 				g.Prov[p] = store.Provenance{System: src.System, Datatype: src.Datatype, ID: src.ID, Time: t}
+				refreshed = true
 			}
 			continue // equal values are not decisions worth a history line
 		}
 		decisions = append(decisions, d)
 	}
-	return decisions, changed
+	return decisions, changed, refreshed
 }
 
 // decideRule is the rule mergeProps applies; tests swap it for a broken one

@@ -55,7 +55,7 @@ func TestMergePropsRecordsProvenance(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	g := &store.Golden{ID: "g1", Props: map[string]any{"name": "Old", "city": "Delft"},
 		Prov: map[string]store.Provenance{"name": {System: "a", Time: t0}, "city": {System: "a", Time: t0}}}
-	ds, changed := mergeProps(g, []string{"name", "city", "phone"}, map[string]any{"name": "New", "city": "", "phone": "123"},
+	ds, changed, _ := mergeProps(g, []string{"name", "city", "phone"}, map[string]any{"name": "New", "city": "", "phone": "123"},
 		map[string]time.Time{"name": t0.Add(time.Minute), "city": t0.Add(time.Minute), "phone": t0.Add(-time.Hour)},
 		Source{System: "b", Datatype: "Accounts", ID: "7"})
 	if !changed {
@@ -93,5 +93,30 @@ func TestMatchKeysNeverEmpty(t *testing.T) {
 	}
 	if keys := matchKeys(map[string]any{"email": nil}, crit); len(keys) != 0 {
 		t.Fatalf("empty values yielded keys: %v", keys)
+	}
+}
+
+// The same value set again later makes the value that recent; the newer
+// provenance time must be stored (refreshed) even though nothing changed,
+// or an older different value merged next would beat it.
+func TestEqualValueSetLaterRefreshesProvenance(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	g := &store.Golden{ID: "g1", Props: map[string]any{"customer": "K8"},
+		Prov: map[string]store.Provenance{"customer": {System: "a", Time: t0}}}
+	_, changed, refreshed := mergeProps(g, []string{"customer"}, map[string]any{"customer": "K8"},
+		map[string]time.Time{"customer": t0.Add(26 * time.Millisecond)}, Source{System: "b", Datatype: "People", ID: "b2"})
+	if changed || !refreshed {
+		t.Fatalf("changed=%v refreshed=%v, want a refresh only", changed, refreshed)
+	}
+	// An older edit of another value, read afterwards, loses.
+	_, changed, _ = mergeProps(g, []string{"customer"}, map[string]any{"customer": "K7"},
+		map[string]time.Time{"customer": t0.Add(25 * time.Millisecond)}, Source{System: "a", Datatype: "contacts", ID: "a3"})
+	if changed || g.Props["customer"] != "K8" {
+		t.Fatalf("an older value beat the refreshed one: %v", g.Props)
+	}
+	_, _, refreshed = mergeProps(g, []string{"customer"}, map[string]any{"customer": "K8"},
+		map[string]time.Time{"customer": t0}, Source{System: "a", Datatype: "contacts", ID: "a3"})
+	if refreshed {
+		t.Fatal("an older setting of the same value must not move the provenance back")
 	}
 }

@@ -92,6 +92,29 @@ func TestSimulation(t *testing.T) {
 	}
 }
 
+// regressionSeeds are seeds beyond the default count that once failed;
+// they run every time.
+var regressionSeeds = []int64{
+	2206, // a value put back after a lost-answer update of the engine's
+	3312, // the same value set again later must keep its newer time
+	4220, // the same
+	4692, // a value put back equal to a lost-answer update of the engine's
+}
+
+func TestSimulationRegressionSeeds(t *testing.T) {
+	if *simSeed != 0 {
+		t.Skip("one seed was asked for")
+	}
+	for _, seed := range regressionSeeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			ruleMu.RLock()
+			defer ruleMu.RUnlock()
+			runSeed(t, seed, nil)
+		})
+	}
+}
+
 // brokenSeeds is how many seeds a broken rule gets to be caught.
 const brokenSeeds = 30
 

@@ -378,6 +378,18 @@ func (o *oracle) place(e *propEdit, onRec []*action) {
 	if e.hi.Before(e.lo) {
 		e.hi = e.lo
 	}
+	// An update of the engine's whose answer was lost, made after that
+	// read: the engine cannot know whether it happened, so it may take the
+	// value it wrote as what the record holds.
+	var lost *version
+	for _, w := range o.tape.lostWrites(e.a.rec) {
+		if w.modified.Before(e.a.at) && (prior == nil || prior.modified.Before(w.modified)) && (lost == nil || lost.modified.Before(w.modified)) {
+			lost = &w
+		}
+	}
+	if lost != nil && str(lost.fields[f.name]) == e.raw {
+		prior = lost
+	}
 	if prior != nil && !prior.deleted && str(prior.fields[f.name]) == e.raw {
 		// The edit put back what the engine last read: to the engine the
 		// field never changed (and a write based on that read is right to

@@ -42,6 +42,9 @@ type tape struct {
 
 	// listed holds every record a listing has returned.
 	listed map[recKey]bool
+	// lost holds, per record, the record as each update whose answer was
+	// lost left it.
+	lost map[recKey][]version
 	// emptyRate is the chance that a listing page comes back empty (see
 	// tap.List); rng draws it.
 	emptyRate float64
@@ -50,7 +53,7 @@ type tape struct {
 
 func newTape(seed int64) *tape {
 	return &tape{
-		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{},
+		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{}, lost: map[recKey][]version{},
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x656d707479)),
 	}
 }
@@ -137,6 +140,22 @@ func (t *tape) lie(sys *memory.System, datatype string) bool {
 
 // versions returns the versions of a record the engine was given, in the
 // order it was given them.
+// lostWrite notes a record as an update left it whose answer was lost.
+func (t *tape) lostWrite(system, datatype string, r connector.Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := recKey{system, datatype, r.ID}
+	t.lost[k] = append(t.lost[k], version{modified: r.Modified, fields: maps.Clone(r.Fields)})
+}
+
+// lostWrites returns the records as updates whose answers were lost left
+// them.
+func (t *tape) lostWrites(k recKey) []version {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lost[k]
+}
+
 func (t *tape) versions(k recKey) []version {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -228,11 +247,17 @@ func (c *tap) Insert(ctx context.Context, datatype string, fields connector.Fiel
 }
 
 func (c *tap) Update(ctx context.Context, datatype, id string, fields connector.Fields, ifMatch string) (connector.Record, error) {
+	before, _ := c.sys.Lookup(datatype, id)
 	r, err := c.sys.Update(ctx, datatype, id, fields, ifMatch)
 	c.trace("update", datatype, fmt.Sprintf("%s %s if-match %q", id, showFields(fields), ifMatch), err)
 	c.tape.wrote(c.sys.Name(), "update", datatype, id, fields, err)
 	if err == nil && r.ID != "" {
 		c.tape.deliver(c.sys.Name(), datatype, r, false)
+	} else if after, ok := c.sys.Lookup(datatype, id); err != nil && ok && !after.Modified.Equal(before.Modified) {
+		// The write happened but its answer was lost: the engine cannot
+		// tell whether it did, so what it wrote may be what it believes
+		// the record holds (see oracle.place).
+		c.tape.lostWrite(c.sys.Name(), datatype, after)
 	}
 	return r, err
 }
