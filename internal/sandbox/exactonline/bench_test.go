@@ -52,8 +52,6 @@ func BenchmarkListPage(b *testing.B) {
 			mid = r["ID"].(string)
 		}
 	}
-	creds := srv.IssueCredentials()
-	_ = creds
 	h := srv.Handler()
 	srv.mu.Lock()
 	at := &accessToken{Token: "bench", ClientID: srv.app.ClientID, Expires: srv.now().Add(1 << 40)}

@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-func listenAndServe(ctx context.Context, addr string, opts Options, ready func(*Server, string)) error {
+// ListenAndServe runs a Server on addr until ctx ends, then shuts the
+// listener down, closes the Server (writing its data) and returns. ready,
+// when not nil, is called once the listener is bound, with the base URL.
+func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(srv *Server, baseURL string)) error {
 	srv, err := New(opts)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package exactonline
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -575,11 +574,4 @@ func (s *Server) dispatch(r *http.Request, t target, a *app) *response {
 
 func methodNotAllowed(method, endpoint string) *response {
 	return errorResponse(http.StatusMethodNotAllowed, "The HTTP method '%s' is not allowed on %s.", method, endpoint)
-}
-
-// ListenAndServe runs a Server on addr until ctx ends, then shuts the
-// listener down, closes the Server (writing its data) and returns. ready,
-// when not nil, is called once the listener is bound, with the base URL.
-func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(srv *Server, baseURL string)) error {
-	return listenAndServe(ctx, addr, opts, ready)
 }
