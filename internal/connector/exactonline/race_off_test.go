@@ -1,0 +1,5 @@
+//go:build !race
+
+package exactonline
+
+const raceEnabled = false
