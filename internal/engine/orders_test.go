@@ -204,22 +204,38 @@ func (c *linesInOrderPost) Insert(ctx context.Context, datatype string, fields c
 	return rec, nil
 }
 
-func TestOrderInsertWithLinesWhoseAnswerIsLostIsNotRepeated(t *testing.T) {
+// shopOrder is an order made in the shop by newLinesInPostWorld.
+type shopOrder struct {
+	customer, order string
+	products        []string
+	lines           []connector.Record
+}
+
+// newLinesInPostWorld is the orders world with an ERP that creates orders
+// only with their lines (insert_field), and a confirmed shop order of two
+// lines. loseNext makes the first order insert lose its answer.
+func newLinesInPostWorld(t *testing.T, loseNext bool) (*world, *linesInOrderPost, shopOrder) {
 	yaml := strings.Replace(ordersYAML, "      datatype: SalesOrderLines\n", "      datatype: SalesOrderLines\n      insert_field: SalesOrderLines\n", 1)
 	w := newWorld(t, yaml)
-	erpConn := &linesInOrderPost{loseNext: true}
+	erpConn := &linesInOrderPost{loseNext: loseNext}
 	w.wrap = map[string]func(*memory.System) connector.Connector{"erp": func(s *memory.System) connector.Connector {
 		erpConn.System = s
 		return erpConn
 	}}
 	w.restart()
 	shop := w.sys["shop"]
-	c := shop.Create("customers", connector.Fields{"code": "C1"})
-	p1 := shop.Create("products", connector.Fields{"sku": "P1"})
-	p2 := shop.Create("products", connector.Fields{"sku": "P2"})
-	o := shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": c.ID, "status": "confirmed"})
-	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 2.0})
-	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p2.ID, "qty": 1.0})
+	var o shopOrder
+	o.customer = shop.Create("customers", connector.Fields{"code": "C1"}).ID
+	o.products = []string{shop.Create("products", connector.Fields{"sku": "P1"}).ID, shop.Create("products", connector.Fields{"sku": "P2"}).ID}
+	o.order = shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": o.customer, "status": "confirmed"}).ID
+	for i, qty := range []float64{2, 1} {
+		o.lines = append(o.lines, shop.Create("order_lines", connector.Fields{"order_id": o.order, "product_id": o.products[i], "qty": qty}))
+	}
+	return w, erpConn, o
+}
+
+func TestOrderInsertWithLinesWhoseAnswerIsLostIsNotRepeated(t *testing.T) {
+	w, erpConn, _ := newLinesInPostWorld(t, true)
 	w.settle()
 	if n, l := w.count("erp", "SalesOrders"), w.count("erp", "SalesOrderLines"); n != 1 || l != 2 || erpConn.posts != 1 || erpConn.linePosts != 0 {
 		t.Fatalf("after a lost answer: %d orders (%d posts), %d lines (%d posted alone); want 1 (1), 2 (0)", n, erpConn.posts, l, erpConn.linePosts)
@@ -238,23 +254,11 @@ func TestOrderInsertWithLinesWhoseAnswerIsLostIsNotRepeated(t *testing.T) {
 }
 
 func TestOrderInsertCarriesItsLines(t *testing.T) {
-	yaml := strings.Replace(ordersYAML, "      datatype: SalesOrderLines\n", "      datatype: SalesOrderLines\n      insert_field: SalesOrderLines\n", 1)
-	w := newWorld(t, yaml)
-	erpConn := &linesInOrderPost{}
-	w.wrap = map[string]func(*memory.System) connector.Connector{"erp": func(s *memory.System) connector.Connector {
-		erpConn.System = s
-		return erpConn
-	}}
-	w.restart()
+	w, erpConn, shopOrder := newLinesInPostWorld(t, false)
 	shop := w.sys["shop"]
-	c := shop.Create("customers", connector.Fields{"code": "C1"})
-	p1 := shop.Create("products", connector.Fields{"sku": "P1"})
-	p2 := shop.Create("products", connector.Fields{"sku": "P2"})
-	o := shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": c.ID, "status": "confirmed"})
-	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 2.0})
-	l2 := shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p2.ID, "qty": 1.0})
+	l2 := shopOrder.lines[1]
 	// An order without lines waits for them rather than failing.
-	shop.Create("orders", connector.Fields{"number": "SO-2", "customer_id": c.ID, "status": "confirmed"})
+	shop.Create("orders", connector.Fields{"number": "SO-2", "customer_id": shopOrder.customer, "status": "confirmed"})
 	w.settle()
 
 	so := w.records("erp", "SalesOrders")
@@ -293,7 +297,7 @@ func TestOrderInsertCarriesItsLines(t *testing.T) {
 		t.Fatalf("the line update did not reach the ERP: %v", lines)
 	}
 	// A line added to the posted order goes through the lines datatype.
-	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 9.0})
+	shop.Create("order_lines", connector.Fields{"order_id": shopOrder.order, "product_id": shopOrder.products[0], "qty": 9.0})
 	w.settle()
 	if n := w.count("erp", "SalesOrderLines"); n != 3 || erpConn.linePosts != 1 {
 		t.Fatalf("erp has %d lines (%d posted on their own) after a third was added, want 3 (1)", n, erpConn.linePosts)
