@@ -141,6 +141,16 @@ func (s *Synthetic) current(num int) ([]string, error) {
 	return vals, nil
 }
 
+// live returns the number and values of a live record. s.mu is held.
+func (s *Synthetic) live(id string) (int, []string, error) {
+	num, ok := s.num(id)
+	if !ok {
+		return 0, nil, fmt.Errorf("synthetic %s record %q: %w", s.datatype, id, connector.ErrNotFound)
+	}
+	vals, err := s.current(num)
+	return num, vals, err
+}
+
 // setValues writes fields over vals (a copy), rejecting unknown fields and
 // values that are not strings.
 func (s *Synthetic) setValues(vals []string, fields connector.Fields) ([]string, error) {
@@ -192,11 +202,7 @@ func (s *Synthetic) change(num int, vals []string, deleted bool) {
 func (s *Synthetic) Edit(id string, fields connector.Fields) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	num, ok := s.num(id)
-	if !ok {
-		return fmt.Errorf("synthetic %s record %q: %w", s.datatype, id, connector.ErrNotFound)
-	}
-	vals, err := s.current(num)
+	num, vals, err := s.live(id)
 	if err != nil {
 		return err
 	}
@@ -326,14 +332,11 @@ func (s *Synthetic) Get(ctx context.Context, datatype, id string) (connector.Rec
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	num, ok := s.num(id)
-	if !ok {
-		return connector.Record{}, fmt.Errorf("synthetic %s record %q: %w", s.datatype, id, connector.ErrNotFound)
+	num, _, err := s.live(id)
+	if err != nil {
+		return connector.Record{}, err
 	}
-	r, live := s.record(num)
-	if !live {
-		return connector.Record{}, fmt.Errorf("synthetic %s record %q was deleted: %w", s.datatype, id, connector.ErrNotFound)
-	}
+	r, _ := s.record(num)
 	return r, nil
 }
 
@@ -363,11 +366,7 @@ func (s *Synthetic) Update(ctx context.Context, datatype, id string, fields conn
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	num, ok := s.num(id)
-	if !ok {
-		return connector.Record{}, fmt.Errorf("synthetic %s record %q: %w", s.datatype, id, connector.ErrNotFound)
-	}
-	vals, err := s.current(num)
+	num, vals, err := s.live(id)
 	if err != nil {
 		return connector.Record{}, err
 	}
@@ -391,11 +390,8 @@ func (s *Synthetic) Delete(ctx context.Context, datatype, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	num, ok := s.num(id)
-	if !ok {
-		return fmt.Errorf("synthetic %s record %q: %w", s.datatype, id, connector.ErrNotFound)
-	}
-	if _, err := s.current(num); err != nil {
+	num, _, err := s.live(id)
+	if err != nil {
 		return err
 	}
 	s.change(num, nil, true)
