@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
@@ -65,6 +66,7 @@ type Conn struct {
 	delMu     sync.Mutex
 	del       deletedCache
 	delMaxAge time.Duration
+	seenTS    atomic.Int64 // the highest sync Timestamp read so far
 }
 
 var (

@@ -219,7 +219,6 @@ func apiCalls(calls map[string]int) (reads, writes int) {
 	return reads, writes
 }
 
-
 // sandboxOpts are a sandbox's options for tests that are not about limits:
 // every limit off.
 func sandboxOpts() exactonline.Options { return exactonline.Options{} }

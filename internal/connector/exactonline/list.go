@@ -41,6 +41,7 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 		return connector.Page{}, fmt.Errorf("exactonline system %q: page token %q is not one of this connector's", c.system, req.PageToken)
 	}
 
+	before := c.seenTS.Load()
 	path, q, _ := strings.Cut(tok.Next, "?")
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, query: q, endpoint: d.syncPath, retry: true})
 	if err != nil {
@@ -60,11 +61,12 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 		high = max(high, ts)
 		page.Records = append(page.Records, rec)
 	}
+	c.noteTS(high)
 	if req.Full && first {
 		// Every deletion made after this first answer has a higher row
-		// version than any row in it: where the deletions start when
-		// the cursor holds no position for them yet.
-		tok.Floor = max(high, 1)
+		// version than any row in it, or any row read before: where the
+		// deletions start when the cursor holds no position for them yet.
+		tok.Floor = max(high, before, 1)
 	}
 	tok.TS = max(tok.TS, high)
 	if next != "" {
@@ -90,6 +92,17 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 	page.Records = append(page.Records, tombs...)
 	page.Cursor = cursorPos{TS: tok.TS, Del: del}.String()
 	return page, nil
+}
+
+// noteTS keeps the highest Timestamp any listing has read: the division's
+// row version was at least that when the row was read.
+func (c *Conn) noteTS(ts int64) {
+	for {
+		old := c.seenTS.Load()
+		if ts <= old || c.seenTS.CompareAndSwap(old, ts) {
+			return
+		}
+	}
 }
 
 func encodeToken(t pageToken) string {
@@ -142,7 +155,11 @@ func (c *Conn) deletions(ctx context.Context, d *datatype, since int64) ([]conne
 
 // readDeleted reads sync/Deleted from since on, every page.
 func (c *Conn) readDeleted(ctx context.Context, since int64, now time.Time) (deletedCache, error) {
-	out := deletedCache{ok: true, from: since, high: since, fetched: now}
+	// Every deletion with a Timestamp up to the highest row version read
+	// before this read began happened before it, so this read holds it:
+	// the position may move that far even when there are no deletions,
+	// which keeps the positions of all datatypes together.
+	out := deletedCache{ok: true, from: since, high: max(since, c.seenTS.Load()), fetched: now}
 	rd := &reader{d: &datatype{name: "Deleted", key: "EntityKey"}, loc: c.s.Location}
 	link := "sync/Deleted?" + query("$select", "Timestamp,EntityKey,EntityType,DeletedDate", "$filter", fmt.Sprintf("Timestamp gt %dL", max(since, 1)))
 	for pages := 0; link != ""; pages++ {

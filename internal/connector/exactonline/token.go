@@ -3,6 +3,7 @@ package exactonline
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,14 @@ type tokenState struct {
 	// Refused holds Exact's answer when it refused the refresh token:
 	// nobody can refresh until the user authorizes again.
 	Refused string `json:"refused,omitempty"`
+	// Seed is a digest of the refresh_token setting once it has been used,
+	// so that a used seed is not tried again (a new one is).
+	Seed string `json:"seed,omitempty"`
+}
+
+func seedDigest(seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return hex.EncodeToString(sum[:8])
 }
 
 func (t tokenState) due(now time.Time) bool {
@@ -111,10 +120,10 @@ func (ts *tokenSource) load(ctx context.Context) (tokenState, int64, error) {
 				return tokenState{}, 0, fmt.Errorf("exactonline system %q: the stored tokens are unreadable (%v); run `concord auth exactonline --system %s`", ts.system, err, ts.system)
 			}
 		}
-		if st.RefreshToken != "" || ts.s.RefreshToken == "" {
+		if st.RefreshToken != "" || ts.s.RefreshToken == "" || st.Seed == seedDigest(ts.s.RefreshToken) {
 			return st, ver, nil
 		}
-		st = tokenState{RefreshToken: ts.s.RefreshToken}
+		st = tokenState{RefreshToken: ts.s.RefreshToken, Seed: seedDigest(ts.s.RefreshToken)}
 		if _, _, err := ts.swap(ctx, st, ver); err != nil {
 			return tokenState{}, 0, err
 		}
@@ -207,6 +216,7 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 			return "", err
 		}
 		ts.refreshes++
+		fresh.Seed = st.Seed
 		// The old refresh token is void now: the new one must be stored
 		// before anything else, whatever happened to the lease meanwhile.
 		ts.cur = fresh
@@ -384,12 +394,16 @@ func (m *memState) SwapState(_ context.Context, system, key, value string, versi
 // storeTokens writes tokens (from an authorization) into st, replacing
 // whatever is stored, lease included.
 func storeTokens(ctx context.Context, st connector.State, system string, t tokenState) error {
-	b, _ := json.Marshal(t)
 	for range 100 {
-		_, ver, err := st.GetState(ctx, system, stateKey)
+		raw, ver, err := st.GetState(ctx, system, stateKey)
 		if err != nil {
 			return err
 		}
+		var old tokenState
+		if json.Unmarshal([]byte(raw), &old) == nil {
+			t.Seed = old.Seed
+		}
+		b, _ := json.Marshal(t)
 		if _, ok, err := st.SwapState(ctx, system, stateKey, string(b), ver); err != nil || ok {
 			return err
 		}
