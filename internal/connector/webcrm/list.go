@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/concordsync/concord/internal/connector"
 )
@@ -96,8 +97,9 @@ func (t pageToken) String() string {
 
 // seenEntry is a record a completed listing emitted (or found unchanged).
 type seenEntry struct {
-	hash    string // connector.Hash of the fields as presented, before product resolution
-	updated string // its UpdatedAt text
+	hash     string // connector.Hash of the fields as presented, before product resolution
+	updated  string // its UpdatedAt text
+	modified time.Time
 }
 
 // seenState is what the last completed listing of a datatype emitted.
@@ -200,6 +202,7 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 	if err := c.afterRead(ctx, e, emit); err != nil {
 		return connector.Page{}, err
 	}
+	c.reportZone(ctx)
 
 	page := connector.Page{Records: tombstones}
 	for _, r := range emit {
@@ -320,14 +323,23 @@ func (c *Conn) dedupe(datatype, listingID string, recs []wireRecord, full bool) 
 	}
 	out := recs[:0:0]
 	for _, r := range recs {
-		entry := seenEntry{hash: r.rawHash, updated: r.updated}
-		if len(l.next) < maxSeen {
-			l.next[r.id] = entry
-		}
-		if !full && l.trusted != nil {
-			if was, ok := l.trusted[r.id]; ok && was.hash == r.rawHash {
-				continue
+		if was, ok := l.trusted[r.id]; ok {
+			if was.hash == r.rawHash {
+				if len(l.next) < maxSeen {
+					l.next[r.id] = was
+				}
+				if !full {
+					continue
+				}
+			} else if was.updated == r.updated && !r.rec.Modified.After(was.modified) {
+				// Changed within the second of the version emitted before:
+				// WebCRM's timestamps have whole seconds, but this version
+				// is known to be the later one.
+				r.rec.Modified = was.modified.Add(time.Millisecond)
 			}
+		}
+		if len(l.next) < maxSeen {
+			l.next[r.id] = seenEntry{hash: r.rawHash, updated: r.updated, modified: r.rec.Modified}
 		}
 		out = append(out, r)
 	}

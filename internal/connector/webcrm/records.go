@@ -2,6 +2,7 @@ package webcrm
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -144,11 +145,45 @@ func (c *Conn) present(e *entity, obj map[string]any) (wireRecord, error) {
 	w.rec = connector.Record{ID: strconv.FormatInt(w.id, 10), Fields: fields}
 	if w.updated != "" {
 		if t, err := c.parseWireTime(w.updated); err == nil {
-			w.rec.Modified = t
+			w.rec.Modified = c.notAhead(t)
 		}
 	}
 	w.rawHash = connector.Hash(fields)
 	return w, nil
+}
+
+// maxAhead is how far in the future a WebCRM timestamp may seem before the
+// connector takes it for a sign of a wrong time_zone.
+const maxAhead = 15 * time.Minute
+
+// notAhead dates a change that would seem to come from the future at the
+// moment it is read instead: WebCRM's timestamps are read in the configured
+// time_zone, and a zone east of WebCRM's own would make every WebCRM change
+// look hours newer than it is, beating later edits made elsewhere.
+func (c *Conn) notAhead(t time.Time) time.Time {
+	now := c.c.now()
+	ahead := t.Sub(now)
+	if ahead <= maxAhead {
+		return t
+	}
+	c.mu.Lock()
+	if ahead > c.ahead {
+		c.ahead = ahead
+	}
+	c.mu.Unlock()
+	return now
+}
+
+// reportZone writes a status note when timestamps seemed to come from the
+// future.
+func (c *Conn) reportZone(ctx context.Context) {
+	c.mu.Lock()
+	ahead := c.ahead
+	c.mu.Unlock()
+	if ahead > 0 {
+		c.note(ctx, fmt.Sprintf("WebCRM's timestamps read %v ahead of the clock: set time_zone to WebCRM's zone (changes are dated when read meanwhile)",
+			ahead.Round(15*time.Minute)))
+	}
 }
 
 // parseWireTime reads a WebCRM date-time: without offset it is a wall-clock

@@ -44,7 +44,8 @@ type Conn struct {
 	seen         map[string]*seenState // by datatype: what the last completed listing emitted
 	usersNoQuery bool                  // the Users query table is missing: list all users instead
 	deletes      map[string]*pendingDeletes
-	status       string // the last status note written
+	status       string        // the last status note written
+	ahead        time.Duration // the most a timestamp seemed to be in the future
 
 	products productIndex
 }
