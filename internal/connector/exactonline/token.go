@@ -102,7 +102,7 @@ var ErrAuthorize = errors.New("authorization needed")
 func (ts *tokenSource) needAuth(reason string) error {
 	// Temporary, so that the engine keeps the records waiting instead of
 	// parking them as rejected while the user authorizes again.
-	return connector.Temporary(fmt.Errorf("exactonline system %q: %s; run `concord auth exactonline --system %s` to authorize Concord again: %w",
+	return connector.Temporary(fmt.Errorf("exactonline system %q: %s; run `concord auth exactonline --system %s` to authorize Concord: %w",
 		ts.system, reason, ts.system, ErrAuthorize))
 }
 
