@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +24,41 @@ type crm struct {
 	srv   *sandbox.Server
 	ts    *httptest.Server
 	clock *sandbox.ManualClock
+
+	// Faults the test front adds before the sandbox (see serve).
+	mu        sync.Mutex
+	failNext  int // answer the next calls (other than logins) with 503
+	loseNext  int // carry out the next POSTs but drop their answers
+	failed    int // calls answered 503 by the front
+	lost      int // answers dropped by the front
+	forbidden map[string]bool
+	statuses  map[int]int // answers by status code
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// answered returns how many answers had the status.
+func (c *crm) answered(status int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.statuses[status]
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -38,12 +76,79 @@ func newCRM(t *testing.T, opts sandbox.Options) *crm {
 		opts.Logger = quiet
 	}
 	srv := sandbox.New(opts)
-	ts := httptest.NewServer(srv.Handler())
+	c := &crm{t: t, srv: srv, clock: clock}
+	c.ts = httptest.NewServer(http.HandlerFunc(c.serve))
 	t.Cleanup(func() {
-		ts.Close()
+		c.ts.Close()
 		srv.Close()
 	})
-	return &crm{t: t, srv: srv, ts: ts, clock: clock}
+	return c
+}
+
+// serve is the test front of the sandbox: it makes the faults the test
+// switched on, then lets the sandbox answer.
+func (c *crm) serve(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	login := strings.HasPrefix(r.URL.Path, "/Auth/")
+	fail := c.failNext > 0 && !login
+	if fail {
+		c.failNext--
+		c.failed++
+	}
+	lose := c.loseNext > 0 && r.Method == http.MethodPost && !login
+	if lose {
+		c.loseNext--
+		c.lost++
+	}
+	refused := false
+	if script := r.URL.Query().Get("script"); script != "" {
+		for table := range c.forbidden {
+			if strings.Contains(script, "FROM "+table+" ") || strings.HasSuffix(script, "FROM "+table) {
+				refused = true
+			}
+		}
+	}
+	c.mu.Unlock()
+	switch {
+	case fail:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"Message":"The service is unavailable (test front).","Type":"ServiceUnavailableException"}`))
+	case refused:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"Message":"Invalid object name (test front: this installation has no such query table).","Type":"BadRequestException"}`))
+	case lose:
+		c.srv.Handler().ServeHTTP(httptest.NewRecorder(), r)
+		panic(http.ErrAbortHandler) // the call was carried out; its answer never arrives
+	default:
+		sw := &statusWriter{ResponseWriter: w}
+		c.srv.Handler().ServeHTTP(sw, r)
+		c.mu.Lock()
+		if c.statuses == nil {
+			c.statuses = map[int]int{}
+		}
+		c.statuses[sw.status]++
+		c.mu.Unlock()
+	}
+}
+
+// fault switches faults of the test front on.
+func (c *crm) fault(failNext, loseNext int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failNext, c.loseNext = failNext, loseNext
+}
+
+// forbidQuery makes the query endpoint refuse a table, as installations
+// without it do.
+func (c *crm) forbidQuery(table string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forbidden == nil {
+		c.forbidden = map[string]bool{}
+	}
+	c.forbidden[table] = true
 }
 
 // settings are a system's settings block for the sandbox: no pacing (the

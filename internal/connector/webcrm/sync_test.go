@@ -172,6 +172,9 @@ type worldOptions struct {
 	pageSize  int
 	yaml      string // default syncYAML
 	zone      string // the connector's time_zone (orgsYAML)
+	// connOptions, when set, gives the connector's Options (default: the
+	// sandbox's clock, waits that move it).
+	connOptions func(c *crm) webcrm.Options
 }
 
 var worldSeq int
@@ -207,7 +210,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	}
 	st := memstore.New()
 	ctx := connector.WithState(context.Background(), st)
-	conn, err := webcrm.Open(ctx, "crm", cfg.Systems["crm"].Settings, c.options())
+	copts := c.options()
+	if o.connOptions != nil {
+		copts = o.connOptions(c)
+	}
+	conn, err := webcrm.Open(ctx, "crm", cfg.Systems["crm"].Settings, copts)
 	if err != nil {
 		t.Fatalf("open crm: %v", err)
 	}
@@ -251,6 +258,18 @@ func (w *world) sync() engine.Report {
 		w.t.Errorf("sync error: %v", e)
 	}
 	return rep
+}
+
+// syncTolerant runs one cycle that may fail in part (a fault the test
+// made); it reports how many datatypes failed.
+func (w *world) syncTolerant() (engine.Report, int) {
+	w.t.Helper()
+	w.crm.clock.Advance(2 * time.Second)
+	rep, err := w.eng.SyncOnce(context.Background())
+	if err != nil {
+		w.t.Fatalf("sync: %v", err)
+	}
+	return rep, len(rep.Errors)
 }
 
 // settle syncs until a cycle neither collects nor writes anything.
