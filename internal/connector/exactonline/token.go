@@ -208,6 +208,10 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 				}
 				continue
 			}
+			if errors.As(err, &re) && re.client {
+				ts.release(ctx, lease, leaseVer, "")
+				return "", connector.Temporary(fmt.Errorf("exactonline system %q: Exact refused the app's credentials (%s): check the settings client_id and client_secret", ts.system, re.desc))
+			}
 			if errors.As(err, &re) && re.dead {
 				ts.release(ctx, lease, leaseVer, re.desc)
 				return "", ts.needAuth("Exact refused the refresh token (" + re.desc + ")")
@@ -279,6 +283,7 @@ type refreshError struct {
 	desc     string
 	tooEarly bool
 	dead     bool // the refresh token is void: authorize again
+	client   bool // the client id or secret is wrong
 }
 
 func (e *refreshError) Error() string {
@@ -337,8 +342,11 @@ func postToken(ctx context.Context, hc *http.Client, s Settings, now func() time
 			re.tooEarly = true
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 			return tokenState{}, connector.Temporary(re)
-		case e.Error == "invalid_grant" || e.Error == "invalid_client" || resp.StatusCode == http.StatusUnauthorized:
+		case e.Error == "invalid_grant":
 			re.dead = true
+		case e.Error == "invalid_client" || resp.StatusCode == http.StatusUnauthorized:
+			// The app's credentials, not the tokens: keep the tokens.
+			re.client = true
 		}
 		return tokenState{}, re
 	}

@@ -175,3 +175,20 @@ func TestDivisionIsReadFromMeOnce(t *testing.T) {
 		t.Fatalf("current/Me read %d times, want once", n)
 	}
 }
+
+// A wrong client secret is reported as such and leaves the stored tokens
+// alone.
+func TestWrongClientSecretKeepsTheTokens(t *testing.T) {
+	e := newEnv(t, sandboxOpts())
+	call(t, e.open())
+	before, _ := storedTokens(t, e)
+	e.clock.Advance(10 * time.Minute)
+	_, err := e.open(func(s map[string]any) { s["client_secret"] = "wrong" }).List(t.Context(), "Accounts", connector.ListRequest{})
+	if err == nil || !strings.Contains(err.Error(), "client_secret") || errors.Is(err, ErrAuthorize) {
+		t.Fatalf("want an error about the client secret, got %v", err)
+	}
+	if after, _ := storedTokens(t, e); after.RefreshToken != before.RefreshToken {
+		t.Fatal("a wrong client secret changed the stored refresh token")
+	}
+	call(t, e.open())
+}
