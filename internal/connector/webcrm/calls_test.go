@@ -1,0 +1,72 @@
+package webcrm_test
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/connector"
+	sandbox "github.com/concordsync/concord/internal/sandbox/webcrm"
+)
+
+var measureOrgs = flag.Int("webcrm.orgs", 250, "organisations in TestAPICalls (10000 for the figures in docs/adr/0008)")
+
+// TestAPICalls measures the API calls a sync costs: an initial load of N
+// organisations from WebCRM into a memory ERP, then rounds of 100 changes.
+// The figures in docs/adr/0008 come from
+//
+//	go test ./internal/connector/webcrm -run TestAPICalls -v -webcrm.orgs=10000
+func TestAPICalls(t *testing.T) {
+	t.Parallel()
+	n := *measureOrgs
+	w := newWorld(t, worldOptions{yaml: orgsYAML, pageSize: 1000})
+	for i := range n {
+		w.crm.put(sandbox.Organisations, sandbox.Record{"OrganisationName": fmt.Sprintf("Org %d", i), "OrganisationVatNumber": fmt.Sprintf("DK%08d", i), "OrganisationCity": "Aarhus"})
+	}
+	var rows []string
+	measure := func(what string, f func()) {
+		t.Helper()
+		w.crm.srv.ResetCalls()
+		began := time.Now()
+		f()
+		calls := w.crm.srv.Calls()
+		total := 0
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(calls)) {
+			total += calls[k]
+			parts = append(parts, fmt.Sprintf("%s ×%d", k, calls[k]))
+		}
+		rows = append(rows, fmt.Sprintf("%-62s %6d calls  (%s; %v)", what, total, strings.Join(parts, ", "), time.Since(began).Round(time.Millisecond)))
+	}
+	measure(fmt.Sprintf("initial load of %d organisations (first cycle)", n), func() { w.sync() })
+	if got := w.erp.Count("customers"); got != n {
+		t.Fatalf("the ERP has %d customers, want %d", got, n)
+	}
+	measure("next cycle (nothing changed; all within the overlap)", func() { w.sync() })
+
+	edit := func(from int, city string) {
+		for id := from; id < from+100; id++ {
+			w.crm.edit(sandbox.Organisations, id, sandbox.Record{"OrganisationCity": city})
+		}
+	}
+	measure("100 changes in WebCRM right after (the load within the overlap)", func() { edit(1, "Odense"); w.sync() })
+	w.crm.clock.Advance(15 * time.Hour)
+	measure("100 changes 15 h later (read from the cursor before them)", func() { edit(101, "Vejle"); w.sync() })
+	w.crm.clock.Advance(time.Hour)
+	measure("100 changes an hour later (steady state)", func() { edit(201, "Skive"); w.sync() })
+	measure("cycle with nothing changed (steady state)", func() { w.sync() })
+	measure("100 changes in the ERP (written to WebCRM: GET+PUT each)", func() {
+		for _, r := range w.erp.Records("customers")[300:400] {
+			w.erp.Edit("customers", r.ID, connector.Fields{"city": "Ry"})
+		}
+		w.sync()
+	})
+	measure("next cycle (the echo of those writes)", func() { w.sync() })
+	for _, r := range rows {
+		t.Log(r)
+	}
+}
