@@ -69,6 +69,7 @@ func (c *Conn) do(ctx context.Context, r request) (*response, error) {
 			return nil, connector.Temporary(fmt.Errorf("exactonline system %q: %s: gave up after %d attempts: %w", c.system, what, attempt, lastErr))
 		}
 		if err := c.pacer.reserve(ctx, r.endpoint, fingerprint, r.write); err != nil {
+			c.saveBudget(ctx) // writes may just have been held
 			return nil, err
 		}
 		tok, err := c.tokens.token(ctx)
@@ -78,6 +79,7 @@ func (c *Conn) do(ctx context.Context, r request) (*response, error) {
 		}
 		status, header, body, err := c.send(ctx, r.method, u, payload, tok)
 		c.pacer.done(r.endpoint, status, header)
+		c.saveBudget(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

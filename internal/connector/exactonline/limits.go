@@ -2,6 +2,7 @@ package exactonline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -27,6 +28,8 @@ type pacer struct {
 	errorLimit  int
 
 	mu       sync.Mutex
+	saved    time.Time // when the budget was last written to the store
+	savedAs  bool      // the writes-held flag it was written with
 	inflight int
 	minute   window
 	day      window
@@ -243,4 +246,60 @@ func rateHeaders(h http.Header, prefix string) (limit, remaining int, reset time
 		return 0, 0, time.Time{}, false
 	}
 	return l, r, time.UnixMilli(ms), true
+}
+
+// BudgetState is the daily budget as the connector last saw it, kept in
+// Concord's store so that another process (`concord status`) can show it.
+type BudgetState struct {
+	Remaining  int       `json:"remaining"`
+	Limit      int       `json:"limit"`
+	Reset      time.Time `json:"reset"`
+	WritesHeld bool      `json:"writes_held"`
+	At         time.Time `json:"at"` // when it was seen
+}
+
+// budgetKey is where BudgetState is kept.
+const budgetKey = "budget"
+
+// budgetSaveInterval bounds how often the budget is written to the store;
+// a change of the writes-held flag is written at once.
+const budgetSaveInterval = time.Minute
+
+// dueSave returns the budget to store now, if it is time to.
+func (p *pacer) dueSave() (BudgetState, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if !p.day.known || (p.held == p.savedAs && now.Sub(p.saved) < budgetSaveInterval && !now.Before(p.saved)) {
+		return BudgetState{}, false
+	}
+	p.saved, p.savedAs = now, p.held
+	return BudgetState{Remaining: max(0, p.day.remaining), Limit: p.day.limit, Reset: p.day.reset, WritesHeld: p.held, At: now}, true
+}
+
+// saveBudget writes the budget to the store when it is due; a failure only
+// delays it.
+func (c *Conn) saveBudget(ctx context.Context) {
+	b, ok := c.pacer.dueSave()
+	if !ok {
+		return
+	}
+	raw, _ := json.Marshal(b)
+	_, ver, err := c.state.GetState(ctx, c.system, budgetKey)
+	if err == nil {
+		c.state.SwapState(ctx, c.system, budgetKey, string(raw), ver)
+	}
+}
+
+// StoredBudget reads the budget a connector of system last kept in st;
+// ok is false when none is kept (no answer with budget headers yet).
+func StoredBudget(ctx context.Context, st connector.State, system string) (b BudgetState, ok bool, err error) {
+	raw, _, err := st.GetState(ctx, system, budgetKey)
+	if err != nil || raw == "" {
+		return BudgetState{}, false, err
+	}
+	if err := json.Unmarshal([]byte(raw), &b); err != nil {
+		return BudgetState{}, false, fmt.Errorf("exactonline system %q: stored budget: %w", system, err)
+	}
+	return b, true, nil
 }

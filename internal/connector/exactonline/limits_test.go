@@ -68,6 +68,10 @@ func TestWritesWaitForReadsWhenTheDayIsNearlySpent(t *testing.T) {
 	if _, _, _, held := c.Budget(); !held {
 		t.Fatal("Budget does not say writes are held")
 	}
+	// Another process (concord status) reads it from the store.
+	if b, ok, err := StoredBudget(t.Context(), e.state, "exact"); err != nil || !ok || !b.WritesHeld || b.Limit != 100 {
+		t.Fatalf("stored budget: %+v %v %v", b, ok, err)
+	}
 	// Reads go on, spread over the rest of the day.
 	start := e.clock.Now()
 	for range 10 {
