@@ -22,7 +22,7 @@ var measureOrgs = flag.Int("webcrm.orgs", 250, "organisations in TestAPICalls (1
 //	go test ./internal/connector/webcrm -run TestAPICalls -v -webcrm.orgs=10000
 func TestAPICalls(t *testing.T) {
 	t.Parallel()
-	n := *measureOrgs
+	n := max(*measureOrgs, 100)
 	w := newWorld(t, worldOptions{yaml: orgsYAML, pageSize: 1000})
 	for i := range n {
 		w.crm.put(sandbox.Organisations, sandbox.Record{"OrganisationName": fmt.Sprintf("Org %d", i), "OrganisationVatNumber": fmt.Sprintf("DK%08d", i), "OrganisationCity": "Aarhus"})
@@ -49,19 +49,20 @@ func TestAPICalls(t *testing.T) {
 	measure("next cycle (nothing changed; all within the overlap)", func() { w.sync() })
 
 	edit := func(from int, city string) {
-		for id := from; id < from+100; id++ {
-			w.crm.edit(sandbox.Organisations, id, sandbox.Record{"OrganisationCity": city})
+		for k := from; k < from+100; k++ {
+			w.crm.edit(sandbox.Organisations, 1+k%n, sandbox.Record{"OrganisationCity": city})
 		}
 	}
-	measure("100 changes in WebCRM right after (the load within the overlap)", func() { edit(1, "Odense"); w.sync() })
+	measure("100 changes in WebCRM right after (the load within the overlap)", func() { edit(0, "Odense"); w.sync() })
 	w.crm.clock.Advance(15 * time.Hour)
-	measure("100 changes 15 h later (read from the cursor before them)", func() { edit(101, "Vejle"); w.sync() })
+	measure("100 changes 15 h later (read from the cursor before them)", func() { edit(100, "Vejle"); w.sync() })
 	w.crm.clock.Advance(time.Hour)
-	measure("100 changes an hour later (steady state)", func() { edit(201, "Skive"); w.sync() })
+	measure("100 changes an hour later (steady state)", func() { edit(200, "Skive"); w.sync() })
 	measure("cycle with nothing changed (steady state)", func() { w.sync() })
 	measure("100 changes in the ERP (written to WebCRM: GET+PUT each)", func() {
-		for _, r := range w.erp.Records("customers")[300:400] {
-			w.erp.Edit("customers", r.ID, connector.Fields{"city": "Ry"})
+		customers := w.erp.Records("customers")
+		for k := 300; k < 400; k++ {
+			w.erp.Edit("customers", customers[k%n].ID, connector.Fields{"city": "Ry"})
 		}
 		w.sync()
 	})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"text/template"
 	"time"
@@ -177,7 +178,7 @@ type worldOptions struct {
 	connOptions func(c *crm) webcrm.Options
 }
 
-var worldSeq int
+var worldSeq atomic.Int64
 
 func newWorld(t *testing.T, o worldOptions) *world {
 	t.Helper()
@@ -191,8 +192,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		o.zone = "Europe/Copenhagen"
 	}
 	c := newCRM(t, o.sandbox)
-	worldSeq++
-	erpName := fmt.Sprintf("erp-%s-%d", t.Name(), worldSeq)
+	erpName := fmt.Sprintf("erp-%s-%d", t.Name(), worldSeq.Add(1))
 	erp := memory.NewInstance(erpName, memory.Options{Clock: c.clock.Now, IDPrefix: "E"})
 	t.Cleanup(func() { memory.ForgetInstance(erpName) })
 
