@@ -57,7 +57,11 @@ func (o Object) Has(name string) bool {
 	return ok && !isNull(raw)
 }
 
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+// isNull reports whether raw is null or absent (empty).
+func isNull(raw json.RawMessage) bool {
+	t := string(bytes.TrimSpace(raw))
+	return t == "null" || t == ""
+}
 
 // Bind sets the fields of the struct dst points to from obj, member by
 // member in name order, by the fields' json tags: null sets the zero
