@@ -236,7 +236,7 @@ func wholeOf(v any) (int64, bool) {
 		n, err := x.Int64()
 		if err != nil {
 			f, ferr := x.Float64()
-			if ferr != nil || f != math.Trunc(f) {
+			if ferr != nil || f != math.Trunc(f) || math.Abs(f) >= 1<<53 {
 				return 0, false
 			}
 			return int64(f), true
