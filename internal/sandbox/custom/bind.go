@@ -85,7 +85,11 @@ func Bind(dst any, obj Object, prefix string, skip func(name string) bool) *Fiel
 		}
 		idx, ok := fields[name]
 		if !ok {
-			return &FieldError{Field: prefix + name, Code: "unknown_field", Message: "is not a field of this record"}
+			field := prefix + name
+			if name == "" {
+				field = prefix + `""` // an empty member name must still show in the error
+			}
+			return &FieldError{Field: field, Code: "unknown_field", Message: "is not a field of this record"}
 		}
 		if err := bindValue(v.FieldByIndex(idx), obj[name], prefix+name); err != nil {
 			return err
