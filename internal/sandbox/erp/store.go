@@ -21,12 +21,7 @@ type apiError struct {
 	field   string
 }
 
-func (e *apiError) Error() string {
-	if e.field != "" {
-		return e.field + ": " + e.message
-	}
-	return e.message
-}
+func (e *apiError) Error() string { return e.message } // it names its field
 
 func invalid(fe *custom.FieldError) *apiError {
 	return &apiError{status: http.StatusUnprocessableEntity, code: fe.Code, message: fe.Field + " " + fe.Message, field: fe.Field}
