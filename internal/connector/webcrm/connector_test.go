@@ -113,6 +113,9 @@ func TestErrorClasses(t *testing.T) {
 	if !errors.Is(err, connector.ErrRejected) || !strings.Contains(err.Error(), "PersonLastName") {
 		t.Errorf("insert of a person without last name: %v", err)
 	}
+	if _, err := conn.Update(ctx, "Organisations", strconv.Itoa(org), connector.Fields{"OrganisationCitty": "Ry"}, ""); !errors.Is(err, connector.ErrRejected) || !strings.Contains(err.Error(), "OrganisationCitty") {
+		t.Errorf("a field WebCRM does not have: %v", err)
+	}
 	if err := conn.Delete(ctx, "Organisations", strconv.Itoa(org)); !errors.Is(err, connector.ErrNotSupported) {
 		t.Errorf("delete of an organisation: %v", err)
 	}

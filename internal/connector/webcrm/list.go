@@ -294,7 +294,7 @@ func (c *Conn) setNoUsersQuery(ctx context.Context) {
 	c.mu.Lock()
 	c.usersNoQuery = true
 	c.mu.Unlock()
-	c.note(ctx, "Users: this installation has no User query table; each read of Users lists every user")
+	c.note(ctx, "users", "Users: this installation has no User query table; each read of Users lists every user")
 }
 
 // startListing begins the de-duplication state of a listing: the previous

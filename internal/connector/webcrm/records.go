@@ -181,7 +181,7 @@ func (c *Conn) reportZone(ctx context.Context) {
 	ahead := c.ahead
 	c.mu.Unlock()
 	if ahead > 0 {
-		c.note(ctx, fmt.Sprintf("WebCRM's timestamps read %v ahead of the clock: set time_zone to WebCRM's zone (changes are dated when read meanwhile)",
+		c.note(ctx, "zone", fmt.Sprintf("WebCRM's timestamps read %v ahead of the clock: set time_zone to WebCRM's zone (changes are dated when read meanwhile)",
 			ahead.Round(15*time.Minute)))
 	}
 }

@@ -44,8 +44,8 @@ type Conn struct {
 	seen         map[string]*seenState // by datatype: what the last completed listing emitted
 	usersNoQuery bool                  // the Users query table is missing: list all users instead
 	deletes      map[string]*pendingDeletes
-	status       string        // the last status note written
-	ahead        time.Duration // the most a timestamp seemed to be in the future
+	notes        map[string]string // status notes by topic
+	ahead        time.Duration     // the most a timestamp seemed to be in the future
 
 	products productIndex
 }
@@ -101,6 +101,7 @@ func New(ctx context.Context, system string, cfg Config, opts Options) *Conn {
 		listings: map[string]*listing{},
 		seen:     map[string]*seenState{},
 		deletes:  map[string]*pendingDeletes{},
+		notes:    map[string]string{},
 		products: productIndex{byCode: map[string]int64{}, byID: map[int64]productInfo{}},
 	}
 }
@@ -229,6 +230,13 @@ func (c *Conn) body(ctx context.Context, e *entity, fields connector.Fields, bas
 		if f != nil && (f.readOnly || f.kind == kStamp) {
 			continue // the service keeps them; the id comes from the path
 		}
+		if f == nil && !hasKey(base, raw) {
+			// WebCRM ignores fields it does not have: the write would seem
+			// to succeed and be made again every cycle. A field the service
+			// added since this connector was written is accepted once a
+			// record read shows it.
+			return nil, fmt.Errorf("WebCRM's %s have no field %q (see `concord schema` or the connector's Describe): %w", e.name, name, connector.ErrRejected)
+		}
 		if prev, dup := given[raw]; dup {
 			return nil, fmt.Errorf("fields %s and %s both write WebCRM's %s: %w", prev, name, raw, connector.ErrRejected)
 		}
@@ -256,6 +264,15 @@ func (c *Conn) body(ctx context.Context, e *entity, fields connector.Fields, bas
 		}
 	}
 	return out, nil
+}
+
+func hasKey(m map[string]any, key string) bool {
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
 }
 
 func isEmpty(v any) bool {
@@ -511,14 +528,24 @@ func (c *Conn) Delete(ctx context.Context, datatype, id string) error {
 	return err
 }
 
-// note keeps the status line `concord status` prints for the system.
-func (c *Conn) note(ctx context.Context, text string) {
+// note keeps one topic's part of the status line `concord status` prints
+// for the system ("" clears it).
+func (c *Conn) note(ctx context.Context, topic, text string) {
 	c.mu.Lock()
-	if c.status == text {
+	if c.notes[topic] == text {
 		c.mu.Unlock()
 		return
 	}
-	c.status = text
+	if text == "" {
+		delete(c.notes, topic)
+	} else {
+		c.notes[topic] = text
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c.notes)) {
+		parts = append(parts, c.notes[k])
+	}
+	line := strings.Join(parts, "; ")
 	c.mu.Unlock()
 	if c.state == nil {
 		return
@@ -528,7 +555,7 @@ func (c *Conn) note(ctx context.Context, text string) {
 		if err != nil {
 			return
 		}
-		if _, ok, err := c.state.SwapState(ctx, c.system, connector.StatusKey, text, version); err != nil || ok {
+		if _, ok, err := c.state.SwapState(ctx, c.system, connector.StatusKey, line, version); err != nil || ok {
 			return
 		}
 	}
