@@ -96,9 +96,12 @@ func TestSimulation(t *testing.T) {
 // they run every time.
 var regressionSeeds = []int64{
 	2206, // a value put back after a lost-answer update of the engine's
+	3198, // an update's evidence shared with an earlier one proves nothing
+	3546, // the same
 	3312, // the same value set again later must keep its newer time
 	4220, // the same
 	4692, // a value put back equal to a lost-answer update of the engine's
+	5173, // a field put back after an update that went through is a change
 }
 
 func TestSimulationRegressionSeeds(t *testing.T) {
