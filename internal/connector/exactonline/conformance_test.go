@@ -80,7 +80,7 @@ func TestConformanceItems(t *testing.T) {
 // instead of half a minute; TestListingCrossesPages covers paging there.
 func conformanceRecords() int {
 	if testing.Short() || raceEnabled {
-		return 150
+		return 100
 	}
 	return 1100
 }

@@ -1,7 +1,9 @@
 package exactonline
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -49,7 +51,7 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	c.t = c.t.Add(d)
 	c.slept += d
 	c.mu.Unlock()
-	time.Sleep(min(d/50, 20*time.Millisecond))
+	time.Sleep(min(d/10, 20*time.Millisecond))
 	return ctx.Err()
 }
 
@@ -75,6 +77,14 @@ type env struct {
 type statusCounter struct {
 	mu sync.Mutex
 	n  map[int]int
+	// refusals describes the 4xx answers, for failure messages.
+	refusals []string
+}
+
+func (s *statusCounter) refused() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.refusals...)
 }
 
 func (s *statusCounter) add(code int) {
@@ -99,6 +109,14 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r)
 	if err == nil {
 		t.c.add(resp.StatusCode)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			t.c.mu.Lock()
+			t.c.refusals = append(t.c.refusals, fmt.Sprintf("%s %s: %d %s (Reason: %s)", r.Method, r.URL.Path, resp.StatusCode, body, resp.Header.Get("Reason")))
+			t.c.mu.Unlock()
+		}
 		if keyed && resp.StatusCode == http.StatusNotFound {
 			resp.Body.Close()
 			resp.StatusCode, resp.Status = http.StatusOK, "200 OK"

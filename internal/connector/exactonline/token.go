@@ -147,6 +147,10 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 		return ts.cur.AccessToken, nil
 	}
 	tooEarly := 0
+	// refusedAfterTakeover is a refresh token Exact refused after this
+	// worker took over an expired lease: the previous holder may have used
+	// it after all and be about to store its successor.
+	refusedAfterTakeover, waitedFrom := "", time.Time{}
 	for {
 		if err := ctx.Err(); err != nil {
 			return "", err
@@ -179,6 +183,19 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 			}
 			continue
 		}
+		if refusedAfterTakeover != "" && st.RefreshToken == refusedAfterTakeover {
+			if now.Sub(waitedFrom) < leaseTTL {
+				if err := ts.sleep(ctx, leasePoll); err != nil {
+					return "", err
+				}
+				continue
+			}
+			// Nobody stored a successor: the token is dead after all.
+			lease := st
+			ts.release(ctx, lease, ver, "Old refresh token used")
+			return "", ts.needAuth("Exact refused the refresh token")
+		}
+		tookOver := st.LeaseOwner != "" && st.LeaseOwner != ts.owner
 		lease := st
 		lease.LeaseOwner, lease.LeaseUntil = ts.owner, now.Add(leaseTTL)
 		leaseVer, ok, err := ts.swap(ctx, lease, ver)
@@ -213,6 +230,21 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 				return "", connector.Temporary(fmt.Errorf("exactonline system %q: Exact refused the app's credentials (%s): check the settings client_id and client_secret", ts.system, re.desc))
 			}
 			if errors.As(err, &re) && re.dead {
+				cur, _, lerr := ts.load(ctx)
+				if lerr != nil {
+					return "", lerr
+				}
+				if cur.RefreshToken != st.RefreshToken {
+					continue // another worker stored a successor meanwhile
+				}
+				if tookOver || cur.LeaseOwner != ts.owner {
+					// Another worker held the lease before or after this
+					// one: it may have used the token and be about to
+					// store the successor. Wait for it before giving up.
+					ts.release(ctx, lease, leaseVer, "")
+					refusedAfterTakeover, waitedFrom = st.RefreshToken, ts.now()
+					continue
+				}
 				ts.release(ctx, lease, leaseVer, re.desc)
 				return "", ts.needAuth("Exact refused the refresh token (" + re.desc + ")")
 			}
@@ -299,6 +331,10 @@ type tokenReply struct {
 }
 
 func (ts *tokenSource) refresh(ctx context.Context, refreshToken string) (tokenState, error) {
+	// The call ends before the lease does, so that nobody takes a lease
+	// over while its holder may still get an answer.
+	ctx, cancel := context.WithTimeout(ctx, leaseTTL-5*time.Second)
+	defer cancel()
 	return postToken(ctx, ts.http, ts.s, ts.now, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
 }
 
@@ -313,7 +349,6 @@ func postToken(ctx context.Context, hc *http.Client, s Settings, now func() time
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	issued := now()
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -354,6 +389,10 @@ func postToken(ctx context.Context, hc *http.Client, s Settings, now func() time
 	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" || tr.RefreshToken == "" {
 		return tokenState{}, connector.Temporary(fmt.Errorf("exactonline: the token endpoint's answer has no tokens"))
 	}
+	// Dated when the answer arrived: Exact dated the token somewhere during
+	// the call, so this errs towards refreshing later (never too early),
+	// and the 25 s margin before expiry covers the call's duration.
+	issued := now()
 	life := 600 * time.Second
 	if n, err := int64Of(json.Number(strings.Trim(string(tr.ExpiresIn), `"`))); err == nil && n > 0 {
 		life = time.Duration(n) * time.Second

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +193,44 @@ func TestWrongClientSecretKeepsTheTokens(t *testing.T) {
 		t.Fatal("a wrong client secret changed the stored refresh token")
 	}
 	call(t, e.open())
+}
+
+// A worker that hangs past its lease may still have used the refresh
+// token: the worker that took the lease over and finds the token refused
+// waits for the successor instead of declaring the token dead.
+func TestTakeoverWaitsForALateSuccessor(t *testing.T) {
+	e := newEnv(t, sandboxOpts())
+	call(t, e.open())
+	e.clock.Advance(10 * time.Minute)
+	st, _ := storedTokens(t, e)
+	// The hung worker: it took the lease and refreshed, but has not stored
+	// the new tokens yet.
+	s, err := ParseSettings("exact", e.settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := postToken(t.Context(), http.DefaultClient, s, e.clock.Now, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {st.RefreshToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.LeaseOwner, st.LeaseUntil = "hung-worker", e.clock.Now().Add(-time.Second)
+	writeTokens(t, e, st)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.open().List(context.Background(), "Accounts", connector.ListRequest{})
+		done <- err
+	}()
+	// It stores them late.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.statuses.get(400) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	writeTokens(t, e, late)
+	if err := <-done; err != nil {
+		t.Fatalf("the worker that took over: %v", err)
+	}
+	if after, _ := storedTokens(t, e); after.RefreshToken != late.RefreshToken || after.Refused != "" {
+		t.Fatalf("stored after the takeover: %+v", after)
+	}
 }
