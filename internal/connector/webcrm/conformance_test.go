@@ -129,3 +129,18 @@ func TestConformanceQuotationLines(t *testing.T) {
 			return connector.Fields{"QuotationLineQuantity": q + 1}
 		}, nil))
 }
+
+func TestConformanceOpportunities(t *testing.T) {
+	t.Parallel()
+	var org int
+	connectortest.Run(t, harness(t, func(t *testing.T) *crm {
+		c := newCRM(t, sandbox.Options{})
+		org = c.put(sandbox.Organisations, sandbox.Record{"OrganisationName": "Acme"})
+		return c
+	}, "Opportunities",
+		func(i int) connector.Fields {
+			return connector.Fields{"OpportunityOrganisationId": strconv.Itoa(org), "OpportunityNumber": fmt.Sprintf("O-%d", i),
+				"OpportunityOrderDate": fmt.Sprintf("2024-03-%02d", 1+i%28), "OpportunityOrderValue": float64(i) * 10}
+		},
+		appendText("OpportunityDescription"), nil))
+}
