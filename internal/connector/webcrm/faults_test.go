@@ -205,3 +205,28 @@ func TestThrottlingBeyondTheDeadlineIsTemporary(t *testing.T) {
 		t.Fatalf("a 429 is not a rejection: %v", err)
 	}
 }
+
+// Creates that follow each other too fast fail (the service's id
+// generation); the connector retries them with backoff, and each record is
+// created once.
+func TestFastCreatesAreRetried(t *testing.T) {
+	t.Parallel()
+	c := newCRM(t, sandbox.Options{Seed: 3, Faults: sandbox.Faults{CreateFailureRate: 0.9}})
+	conn := c.open(nil)
+	ids := map[string]bool{}
+	for i := range 12 {
+		r, err := conn.Insert(context.Background(), "Organisations", connector.Fields{"OrganisationName": fmt.Sprintf("Org %d", i)})
+		if err != nil {
+			t.Fatalf("insert %d: %v", i, err)
+		}
+		ids[r.ID] = true
+	}
+	if got := len(c.srv.Records(sandbox.Organisations)); got != 12 || len(ids) != 12 {
+		t.Fatalf("%d organisations, %d distinct ids; want 12 each", got, len(ids))
+	}
+	if n := c.answered(500); n == 0 {
+		t.Fatalf("no create failed: the test made no fault")
+	} else {
+		t.Logf("%d creates failed and were retried", n)
+	}
+}
