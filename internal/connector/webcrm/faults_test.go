@@ -230,3 +230,27 @@ func TestFastCreatesAreRetried(t *testing.T) {
 		t.Logf("%d creates failed and were retried", n)
 	}
 }
+
+// A full scan whose listing comes back short (a page empty that was not)
+// deletes nothing: the engine confirms each missing record with Get, which
+// finds it. A record really gone is deleted (delete: propagate).
+func TestEmptyPageIsNoDeletion(t *testing.T) {
+	t.Parallel()
+	w := faultWorld(t, worldOptions{pageSize: 5, fullScan: "1m"})
+	w.crm.clock.Advance(2 * time.Minute)
+	w.crm.emptyListCall(3) // the third page of the next full scan
+	gone := w.crmBy(sandbox.Organisations, "OrganisationVatNumber", "C9")["OrganisationId"].(int)
+	if err := w.crm.srv.Remove(sandbox.Organisations, gone); err != nil {
+		t.Fatal(err)
+	}
+	w.settle()
+	w.wantCounts(map[string]int{sandbox.Organisations: 19}, map[string]int{"customers": 19})
+	for _, r := range w.erp.Records("customers") {
+		if r.Fields["vat"] == "C9" {
+			t.Errorf("the organisation deleted in WebCRM is still in the ERP")
+		}
+	}
+	if w.crm.emptyAt != 0 {
+		t.Errorf("the full scan did not reach the empty page")
+	}
+}

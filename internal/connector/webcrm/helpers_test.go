@@ -33,6 +33,15 @@ type crm struct {
 	lost      int // answers dropped by the front
 	forbidden map[string]bool
 	statuses  map[int]int // answers by status code
+	emptyAt   int         // answer the emptyAt-th list call (GET /Organisations?Page=) from now with []
+}
+
+// emptyListCall makes the n-th list call from now answer an empty page, as
+// a flaky API might.
+func (c *crm) emptyListCall(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.emptyAt = n
 }
 
 type statusWriter struct {
@@ -100,6 +109,11 @@ func (c *crm) serve(w http.ResponseWriter, r *http.Request) {
 		c.loseNext--
 		c.lost++
 	}
+	empty := false
+	if c.emptyAt > 0 && r.Method == http.MethodGet && strings.EqualFold(r.URL.Path, "/Organisations") {
+		c.emptyAt--
+		empty = c.emptyAt == 0
+	}
 	refused := false
 	if script := r.URL.Query().Get("script"); script != "" {
 		for table := range c.forbidden {
@@ -114,6 +128,9 @@ func (c *crm) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte(`{"Message":"The service is unavailable (test front).","Type":"ServiceUnavailableException"}`))
+	case empty:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[]`))
 	case refused:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)

@@ -30,6 +30,8 @@ mappings:
     datatype: Organisations
     canonical: customer
     merge: [[vat_number]]
+    delete: propagate
+    full_scan: {{.FullScan}}
     properties:
       - {field: OrganisationName, property: name}
       - {field: OrganisationVatNumber, property: vat_number}
@@ -38,6 +40,7 @@ mappings:
     datatype: customers
     canonical: customer
     merge: [[vat_number]]
+    delete: propagate
     properties:
       - {field: name, property: name}
       - {field: vat, property: vat_number}

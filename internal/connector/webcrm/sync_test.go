@@ -173,6 +173,7 @@ type worldOptions struct {
 	pageSize  int
 	yaml      string // default syncYAML
 	zone      string // the connector's time_zone (orgsYAML)
+	fullScan  string // the organisations' full_scan (orgsYAML; default 24h)
 	// connOptions, when set, gives the connector's Options (default: the
 	// sandbox's clock, waits that move it).
 	connOptions func(c *crm) webcrm.Options
@@ -188,6 +189,9 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	if o.yaml == "" {
 		o.yaml = syncYAML
 	}
+	if o.fullScan == "" {
+		o.fullScan = "24h"
+	}
 	if o.zone == "" {
 		o.zone = "Europe/Copenhagen"
 	}
@@ -199,7 +203,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	var buf bytes.Buffer
 	err := template.Must(template.New("cfg").Parse(o.yaml)).Execute(&buf, map[string]any{
 		"URL": c.ts.URL, "Token": c.srv.APIToken(), "RateLimit": o.rateLimit, "PageSize": o.pageSize, "ERP": strconv.Quote(erpName),
-		"Zone": o.zone,
+		"Zone": o.zone, "FullScan": o.fullScan,
 	})
 	if err != nil {
 		t.Fatal(err)
