@@ -289,6 +289,24 @@ func (c *Conn) saveBudget(ctx context.Context) {
 	if err == nil {
 		c.state.SwapState(ctx, c.system, budgetKey, string(raw), ver)
 	}
+	// The line `concord status` shows: only when the day's budget runs low.
+	note, ver, err := c.state.GetState(ctx, c.system, connector.StatusKey)
+	if want := b.Note(); err == nil && want != note {
+		c.state.SwapState(ctx, c.system, connector.StatusKey, want, ver)
+	}
+}
+
+// Note is what `concord status` says of the budget: nothing while more
+// than a quarter of the day's calls is left.
+func (b BudgetState) Note() string {
+	if b.Limit <= 0 || (!b.WritesHeld && b.Remaining*4 > b.Limit) {
+		return ""
+	}
+	s := fmt.Sprintf("Exact Online daily API budget: %d of %d calls left until %s", b.Remaining, b.Limit, b.Reset.Local().Format("2006-01-02 15:04"))
+	if b.WritesHeld {
+		s += "; writes are held back so that reads of changes go first"
+	}
+	return s
 }
 
 // StoredBudget reads the budget a connector of system last kept in st;
