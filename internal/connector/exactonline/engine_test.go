@@ -282,20 +282,8 @@ func (h *hub) shopRecord(datatype, field string, value any) connector.Record {
 }
 
 // exactRecords are the sandbox's records of entity as they are now.
-//
-// Sandbox workaround: Server.Records lists a record as it was before its
-// last update (the cached key order keeps the stale row until a record is
-// added or removed); Server.Record reads the current row, so each listed
-// record is read again by its key.
 func exactRecords(e *env, entity string) []map[string]any {
-	key := datatypeByName(entity).key
-	var out []map[string]any
-	for _, r := range e.sb.Records(entity) {
-		if cur, ok := e.sb.Record(entity, r[key].(string)); ok {
-			out = append(out, cur)
-		}
-	}
-	return out
+	return e.sb.Records(entity)
 }
 
 func (h *hub) exactRecord(entity, field string, value any) map[string]any {

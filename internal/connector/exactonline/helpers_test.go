@@ -8,9 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,7 +102,6 @@ type countingTransport struct {
 }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r, keyed := readByKey(r)
 	resp, err := t.base.RoundTrip(r)
 	if err == nil {
 		t.c.add(resp.StatusCode)
@@ -117,38 +113,8 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			t.c.refusals = append(t.c.refusals, fmt.Sprintf("%s %s: %d %s (Reason: %s)", r.Method, r.URL.Path, resp.StatusCode, body, resp.Header.Get("Reason")))
 			t.c.mu.Unlock()
 		}
-		if keyed && resp.StatusCode == http.StatusNotFound {
-			resp.Body.Close()
-			resp.StatusCode, resp.Status = http.StatusOK, "200 OK"
-			resp.Body = io.NopCloser(strings.NewReader(`{"d":{"results":[]}}`))
-			resp.ContentLength = -1
-			resp.Header.Del("Content-Length")
-		}
 	}
 	return resp, err
-}
-
-// Sandbox workaround: after a PUT, the sandbox's listings of a regular
-// endpoint (crm/Accounts?$filter=…) still hold the record as it was before
-// (table.put keeps the stale row in its cached key order until a record is
-// added or removed), while a read by key is current. The connector reads
-// one record with $filter=Key eq guid'…'&$top=1, so that a missing record
-// is an empty answer rather than a 404 that counts towards Exact's hourly
-// error block; here that read is sent to the sandbox by key, and its 404
-// turned back into the empty answer.
-var keyFilter = regexp.MustCompile(`^(\w+) eq guid'([0-9a-fA-F-]{36})'$`)
-
-func readByKey(r *http.Request) (*http.Request, bool) {
-	q := r.URL.Query()
-	m := keyFilter.FindStringSubmatch(q.Get("$filter"))
-	if r.Method != http.MethodGet || m == nil || q.Get("$top") != "1" || strings.HasPrefix(r.URL.Path, "/api/v1/current") {
-		return r, false
-	}
-	r2 := r.Clone(r.Context())
-	r2.URL.Path += "(guid'" + m[2] + "')"
-	r2.URL.RawPath = ""
-	r2.URL.RawQuery = "$select=" + url.QueryEscape(q.Get("$select"))
-	return r2, true
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

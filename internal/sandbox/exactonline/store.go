@@ -73,6 +73,15 @@ func (t *table) put(r *record) {
 	}
 	if ok {
 		t.unindex(old)
+		if t.byKeyOK {
+			// The key order holds the replaced row: put the new one in its
+			// place, or listings would show the record as it was.
+			if i, found := slices.BinarySearchFunc(t.byKey, id, func(x *record, k string) int { return strings.Compare(t.key(x), k) }); found {
+				t.byKey[i] = r
+			} else {
+				t.byKeyOK = false
+			}
+		}
 	}
 	t.rows[id] = r
 	t.index(r)
