@@ -47,6 +47,11 @@ func mergeProps(g *store.Golden, names []string, props map[string]any, times map
 		cur, prov := g.Props[p], g.Prov[p]
 		d := store.PropDecision{Property: p, Value: v}
 		outcome, reason := decideRule(v, t, src.System, cur, prov)
+		if outcome == Lost && t.Equal(prov.Time) && prov.System == src.System && prov.Datatype == src.Datatype && prov.ID == src.ID {
+			// A later version of the record that set the value, dated the
+			// same (systems that date to the second): it is the newer one.
+			outcome, reason = Won, "a later version of the record that set it, with the same time"
+		}
 		d.Outcome, d.Reason = outcome, reason
 		switch outcome {
 		case Won:

@@ -120,3 +120,22 @@ func TestEqualValueSetLaterRefreshesProvenance(t *testing.T) {
 		t.Fatal("an older setting of the same value must not move the provenance back")
 	}
 }
+
+// Systems that date records to the second give two versions of one record
+// the same time: the later version wins over the value the earlier one set.
+func TestLaterVersionOfTheSameRecordWinsATie(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	src := Source{System: "crm", Datatype: "Organisations", ID: "7"}
+	g := &store.Golden{ID: "g1", Props: map[string]any{"name": "Zeta"},
+		Prov: map[string]store.Provenance{"name": {System: "crm", Datatype: "Organisations", ID: "7", Time: t0}}}
+	_, changed, _ := mergeProps(g, []string{"name"}, map[string]any{"name": "Alpha"}, map[string]time.Time{"name": t0}, src)
+	if !changed || g.Props["name"] != "Alpha" {
+		t.Fatalf("the later version lost a same-second tie: %v", g.Props)
+	}
+	// Another record with the same time still goes by the tie-break.
+	other := Source{System: "crm", Datatype: "Organisations", ID: "8"}
+	_, changed, _ = mergeProps(g, []string{"name"}, map[string]any{"name": "Beta"}, map[string]time.Time{"name": t0}, other)
+	if changed {
+		t.Fatalf("another record's same-time value must go by the tie-break, got %v", g.Props)
+	}
+}
