@@ -24,8 +24,11 @@ import (
 	"github.com/concordsync/concord/internal/store"
 	"github.com/concordsync/concord/internal/store/sqlite"
 
-	// Connector kinds register themselves.
+	// Connector kinds register themselves; everything that opens systems
+	// through the runner (the CLI, the demo, tests) knows every kind.
+	_ "github.com/concordsync/concord/internal/connector/exactonline"
 	_ "github.com/concordsync/concord/internal/connector/memory"
+	_ "github.com/concordsync/concord/internal/connector/webcrm"
 )
 
 // DefaultSchedule is the collect interval of datatypes that set none.
