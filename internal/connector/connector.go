@@ -111,7 +111,26 @@ func Temporary(err error) error { return &TemporaryError{Err: err} }
 // IsTemporary reports whether err is worth retrying.
 func IsTemporary(err error) bool {
 	var t *TemporaryError
-	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded) || IsThrottled(err)
+}
+
+// ThrottledError marks a call not made, or refused, because the system's
+// call budget is spent for now (a rate limit, a daily quota, writes held
+// back so that reads go first). It is temporary, and it is not the
+// record's fault: the engine retries on later cycles without counting it
+// as a failed attempt, so a long backlog is never parked for it.
+type ThrottledError struct{ Err error }
+
+func (e *ThrottledError) Error() string { return e.Err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
+// Throttled wraps err as a spent call budget.
+func Throttled(err error) error { return &ThrottledError{Err: err} }
+
+// IsThrottled reports whether err says the call budget is spent.
+func IsThrottled(err error) bool {
+	var t *ThrottledError
+	return errors.As(err, &t)
 }
 
 // State is durable storage a connector keeps its own small state in (OAuth

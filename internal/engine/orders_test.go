@@ -306,3 +306,63 @@ func TestOrderInsertCarriesItsLines(t *testing.T) {
 		t.Fatalf("the order was posted %d times", erpConn.posts)
 	}
 }
+
+// budgetSpent is a system whose call budget is spent for a number of
+// write calls: they fail as throttled, without being made.
+type budgetSpent struct {
+	*memory.System
+	left int // writes still refused
+}
+
+func (c *budgetSpent) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
+	if c.left > 0 {
+		c.left--
+		return connector.Record{}, connector.Throttled(fmt.Errorf("daily budget spent"))
+	}
+	return c.System.Insert(ctx, datatype, fields)
+}
+
+func TestWritesWaitingForACallBudgetAreNeverParked(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	conn := &budgetSpent{left: 12} // more cycles than the retry limit
+	w.wrap = map[string]func(*memory.System) connector.Connector{"b": func(s *memory.System) connector.Connector {
+		conn.System = s
+		return conn
+	}}
+	w.restart()
+	rec := w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme"})
+	for i := 0; i < 12; i++ {
+		w.sync()
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dls {
+		if d.Parked || d.Stage == StageWrite {
+			t.Fatalf("a write that waited for the call budget became a failure: %+v", d)
+		}
+	}
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 1 {
+		t.Fatalf("b has %d accounts once the budget is back, want 1", n)
+	}
+	// The history says so once, not once per cycle.
+	stored, err := w.st.GetRecords(context.Background(), "a", "customers", []string{rec.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := w.st.EventsForGolden(context.Background(), stored[rec.ID].GoldenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	for _, ev := range evs {
+		if ev.Action == "deferred" && strings.Contains(ev.Detail, "call budget") {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Fatalf("%d history lines for the wait, want 1: %+v", waits, evs)
+	}
+}

@@ -72,6 +72,8 @@ type shareState struct {
 	// planned; waited tells whether the plan waits again.
 	waitWas store.DeadLetter
 	waited  bool
+	// waits are the recorded waits of the batch, by mapping and golden id.
+	waits map[string]map[string]store.DeadLetter
 }
 
 // wait records that a golden record waits before it can be written to a
@@ -119,7 +121,7 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		}
 	}
 
-	s := &shareState{done: map[string]bool{}}
+	s := &shareState{done: map[string]bool{}, waits: waits}
 	for i := range gs {
 		g := &gs[i]
 		s.done[g.ID] = true
@@ -515,8 +517,8 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 					w.m.Name(), len(w.lines), w.m.Lines.Datatype)
 			}
 			s.event(w, rec.Key, "inserted", detail, now)
-		} else if !connector.IsTemporary(err) {
-			// The system refused it: nothing was created.
+		} else if !connector.IsTemporary(err) || connector.IsThrottled(err) {
+			// The system refused it, or it was not made: nothing was created.
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
 			for _, in := range w.lines {
 				s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
@@ -553,7 +555,7 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			}
 			s.rep.Updated++
 			s.event(w, rec.Key, "updated", "wrote "+strings.Join(sortedKeys(w.fields), ", "), now)
-		} else if !connector.IsTemporary(err) {
+		} else if !connector.IsTemporary(err) || connector.IsThrottled(err) {
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID) // nothing was written
 		}
 		if errors.Is(err, connector.ErrConflict) {
@@ -576,6 +578,13 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			s.event(w, rec.Key, "deleted", "deleted because the golden record was deleted (delete policy propagate)", now)
 		}
 	}
+	if connector.IsThrottled(err) {
+		// The system's call budget is spent: not the record's fault, so no
+		// attempt is counted and nothing is parked; later cycles retry.
+		e.log.Info("write waits for the system's call budget", "system", w.m.System, "datatype", w.m.Datatype, "golden", w.g.ID, "err", err)
+		s.throttled(w, fmt.Sprintf("%s %s waits for %s's call budget (rate limit or daily quota); retried without counting as a failure", w.op, w.m.Name(), w.m.System), now)
+		return nil
+	}
 	if err != nil {
 		s.fail(e, w.m, w.g, dl, fmt.Sprintf("%s %s: %v", w.op, w.m.Name(), err), !connector.IsTemporary(err), now)
 		return nil
@@ -584,6 +593,25 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 		s.batch.Cleared = append(s.batch.Cleared, dl)
 	}
 	return nil
+}
+
+// throttled records that a write waits for its system's call budget. The
+// history gets one line per reason, not one per cycle.
+func (s *shareState) throttled(w write, detail string, now time.Time) {
+	s.done[w.g.ID] = false
+	s.rep.Deferred++
+	same := func(d store.DeadLetter) bool {
+		return d.System == w.m.System && d.Datatype == w.m.Datatype && d.Ref == w.g.ID && d.Stage == StageWaitWrite
+	}
+	// A wait the plan cleared (it did not wait then) is set again.
+	s.batch.Cleared = slices.DeleteFunc(s.batch.Cleared, same)
+	s.batch.DeadLetters = append(s.batch.DeadLetters, store.DeadLetter{System: w.m.System, Datatype: w.m.Datatype, Ref: w.g.ID,
+		Stage: StageWaitWrite, Reason: detail, Attempts: 1, First: now, Last: now})
+	if prev := s.waits[w.m.Name()][w.g.ID]; prev.Attempts > 0 && prev.Reason == detail {
+		return
+	}
+	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: w.g.ID, Key: store.Key{System: w.m.System, Datatype: w.m.Datatype},
+		Action: "deferred", Detail: detail})
 }
 
 func (s *shareState) event(w write, k store.Key, action, detail string, now time.Time) {

@@ -108,7 +108,7 @@ func (c *Conn) do(ctx context.Context, r request) (*response, error) {
 			wait := c.pacer.throttled(r.endpoint, header)
 			lastErr = fmt.Errorf("429 %s", exactMessage(body))
 			if wait > c.s.MaxWait {
-				return nil, connector.Temporary(fmt.Errorf("exactonline system %q: %s: rate limited (%s); retry in %s", c.system, what, exactMessage(body), wait.Round(time.Second)))
+				return nil, connector.Throttled(fmt.Errorf("exactonline system %q: %s: rate limited (%s); retry in %s", c.system, what, exactMessage(body), wait.Round(time.Second)))
 			}
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, err

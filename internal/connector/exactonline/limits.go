@@ -66,6 +66,11 @@ func errHeld(format string, args ...any) error {
 	return connector.Temporary(fmt.Errorf("exactonline: "+format, args...))
 }
 
+// errBudget is the error of a call the day's budget does not allow now.
+func errBudget(format string, args ...any) error {
+	return connector.Throttled(fmt.Errorf("exactonline: "+format, args...))
+}
+
 // reserve waits until a call to endpoint may be made, and counts it as in
 // flight; done must follow. write says whether the call changes data.
 func (p *pacer) reserve(ctx context.Context, endpoint, fingerprint string, write bool) error {
@@ -90,11 +95,11 @@ func (p *pacer) reserve(ctx context.Context, endpoint, fingerprint string, write
 			switch {
 			case p.day.remaining <= 0:
 				p.mu.Unlock()
-				return errHeld("the day's budget of %d API calls is spent; calls resume at %s", p.day.limit, p.day.reset.Format(time.DateTime))
+				return errBudget("the day's budget of %d API calls is spent; calls resume at %s", p.day.limit, p.day.reset.Format(time.DateTime))
 			case write && p.day.remaining <= p.dayReserve():
 				p.held = true
 				p.mu.Unlock()
-				return errHeld("writes held: %d of the day's %d API calls are left until %s, kept for reading changes; writes resume then",
+				return errBudget("writes held: %d of the day's %d API calls are left until %s, kept for reading changes; writes resume then",
 					p.day.remaining, p.day.limit, p.day.reset.Format(time.DateTime))
 			case p.day.remaining < p.day.limit/4:
 				// Spread what is left over the rest of the day.
