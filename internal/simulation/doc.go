@@ -36,10 +36,11 @@
 //     version written later (by an edit of another field) may look more
 //     recent than it was; an edit changed again before the engine read it
 //     is invisible; an edit that puts back the value the engine last read
-//     is no change to the engine, and neither is one that puts back what an
-//     update of the engine's wrote when that update's answer was lost (the
-//     engine cannot know whether it happened, and takes the value for the
-//     echo of its write). The oracle allows the values that could
+//     is no change to the engine, and neither is one that sets what an
+//     update of the engine's sent when that update's outcome was unknown to
+//     it (a lost answer, a timeout): the engine cannot know whether it
+//     happened, and takes the value for the echo of its write. The oracle
+//     allows the values that could
 //     win on what the engine was given (see allowed), besides the value
 //     the policy names.
 //   - An empty page is a lie no engine can tell from "nothing new", so the

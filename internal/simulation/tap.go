@@ -258,6 +258,12 @@ func (c *tap) Update(ctx context.Context, datatype, id string, fields connector.
 		// tell whether it did, so what it wrote may be what it believes
 		// the record holds (see oracle.place).
 		c.tape.lostWrite(c.sys.Name(), datatype, after)
+	} else if err != nil && ok && connector.IsTemporary(err) {
+		// It failed in a way that leaves its outcome unknown (a timeout):
+		// to the engine it may have happened just the same.
+		sent := maps.Clone(before.Fields)
+		maps.Copy(sent, fields)
+		c.tape.lostWrite(c.sys.Name(), datatype, connector.Record{ID: id, Fields: sent, Modified: before.Modified.Add(time.Nanosecond)})
 	}
 	return r, err
 }
