@@ -102,6 +102,7 @@ var regressionSeeds = []int64{
 	4220, // the same
 	4692, // a value put back equal to a lost-answer update of the engine's
 	5173, // a field put back after an update that went through is a change
+	6639, // a user puts back what a lost-answer insert of the engine's sent
 	9991, // a user sets what a timed-out update of the engine's sent
 }
 

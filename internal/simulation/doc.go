@@ -37,7 +37,7 @@
 //     recent than it was; an edit changed again before the engine read it
 //     is invisible; an edit that puts back the value the engine last read
 //     is no change to the engine, and neither is one that sets what an
-//     update of the engine's sent when that update's outcome was unknown to
+//     update or insert of the engine's sent when its outcome was unknown to
 //     it (a lost answer, a timeout): the engine cannot know whether it
 //     happened, and takes the value for the echo of its write. The oracle
 //     allows the values that could
