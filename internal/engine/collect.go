@@ -267,40 +267,21 @@ func (e *Engine) dateEchoes(m *mapping.Mapping, versions []store.Record, changed
 			}
 		}
 		for _, in := range sent[v.ID] {
-			happened := false
+			// A field that changed to what an update of ours sent is its
+			// echo. (A field that holds the value read before the update
+			// keeps its old time: whether the update happened and a user
+			// put the value back, or the update never happened, cannot be
+			// told apart, and taking it for a change would make an old
+			// value look new when a user merely made the same change as
+			// ours elsewhere.)
 			for f, val := range in.Fields {
 				if changed[v.ID][f] && mapping.Equal(v.Fields[f], val) {
 					v.FieldTimes[f] = time.Time{}
-					happened = happened || !sentByAnother(sent[v.ID], in, f, val)
-				}
-			}
-			if happened {
-				// The update went through: a field changed to what it
-				// alone sent. A field it sent that now holds the value
-				// read before was put back after it: that is a change, as
-				// recent as this version, not an old value.
-				for f, val := range in.Fields {
-					if !changed[v.ID][f] && !mapping.Equal(v.Fields[f], val) {
-						v.FieldTimes[f] = v.Modified
-					}
 				}
 			}
 			e.seenUpdates = append(e.seenUpdates, in.ID)
 		}
 	}
-}
-
-// sentByAnother tells whether an update intent other than in sent val for
-// field f: then the field holding val does not show that in went through.
-func sentByAnother(ins []store.Intent, in store.Intent, f string, val any) bool {
-	for _, o := range ins {
-		if o.ID != in.ID {
-			if ov, ok := o.Fields[f]; ok && mapping.Equal(ov, val) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // fieldTimes gives every field of a new version its modification time: the

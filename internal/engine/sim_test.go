@@ -96,12 +96,9 @@ func TestSimulation(t *testing.T) {
 // they run every time.
 var regressionSeeds = []int64{
 	2206, // a value put back after a lost-answer update of the engine's
-	3198, // an update's evidence shared with an earlier one proves nothing
-	3546, // the same
 	3312, // the same value set again later must keep its newer time
 	4220, // the same
 	4692, // a value put back equal to a lost-answer update of the engine's
-	5173, // a field put back after an update that went through is a change
 	6639, // a user puts back what a lost-answer insert of the engine's sent
 	9991, // a user sets what a timed-out update of the engine's sent
 }
