@@ -88,6 +88,24 @@ type Connector interface {
 	Close() error
 }
 
+// BulkInserter is a connector that can create several records of one
+// datatype in one call (WebCRM's PATCH upsert). The engine sends a batch's
+// inserts into such a datatype through it, up to BulkSize at a time. The
+// results are in the order of fields, each what Insert would have returned
+// for that record; a failure of the whole call is the error of every one.
+type BulkInserter interface {
+	InsertMany(ctx context.Context, datatype string, fields []Fields) []InsertResult
+}
+
+// InsertResult is the outcome of one record of an InsertMany.
+type InsertResult struct {
+	Record Record
+	Err    error
+}
+
+// BulkSize is the most records the engine passes to one InsertMany.
+const BulkSize = 100
+
 // Errors a connector wraps so that the engine can decide what to do.
 var (
 	ErrNotFound     = errors.New("record not found")

@@ -366,3 +366,64 @@ func TestWritesWaitingForACallBudgetAreNeverParked(t *testing.T) {
 		t.Fatalf("%d history lines for the wait, want 1: %+v", waits, evs)
 	}
 }
+
+// bulkSystem creates records several at a time; it refuses a record whose
+// code is "BAD".
+type bulkSystem struct {
+	*memory.System
+	bulkCalls int
+}
+
+func (c *bulkSystem) InsertMany(ctx context.Context, datatype string, fields []connector.Fields) []connector.InsertResult {
+	c.bulkCalls++
+	out := make([]connector.InsertResult, len(fields))
+	for i, f := range fields {
+		if f["Code"] == "BAD" {
+			out[i].Err = fmt.Errorf("Code BAD is not allowed: %w", connector.ErrRejected)
+			continue
+		}
+		out[i].Record, out[i].Err = c.System.Insert(ctx, datatype, f)
+	}
+	return out
+}
+
+func TestInsertsGoInBulkWhereTheSystemTakesThem(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	conn := &bulkSystem{}
+	w.wrap = map[string]func(*memory.System) connector.Connector{"b": func(s *memory.System) connector.Connector {
+		conn.System = s
+		return conn
+	}}
+	w.restart()
+	for i := 0; i < 250; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprintf("C%03d", i), "name": "Customer"})
+	}
+	w.sys["a"].Create("customers", connector.Fields{"code": "BAD", "name": "Refused"})
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 250 {
+		t.Fatalf("b has %d accounts, want 250", n)
+	}
+	if calls := w.sys["b"].Calls()["insert"]; calls != 250 || conn.bulkCalls > 4 {
+		t.Fatalf("%d bulk calls for %d inserts; want them in a few bulk calls", conn.bulkCalls, calls)
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || !dls[0].Parked || !strings.Contains(dls[0].Reason, "BAD") {
+		t.Fatalf("the refused record should be parked with its reason, got %+v", dls)
+	}
+	// The inserted records are linked: an edit in b reaches a.
+	rec := w.records("b", "Accounts")[0]
+	w.sys["b"].Edit("Accounts", rec.ID, connector.Fields{"Name": "Renamed"})
+	w.settle()
+	var renamed int
+	for _, r := range w.records("a", "customers") {
+		if r.Fields["name"] == "Renamed" {
+			renamed++
+		}
+	}
+	if renamed != 1 || w.count("a", "customers") != 251 {
+		t.Fatalf("after an edit in b: %d renamed in a (want 1), %d customers (want 251)", renamed, w.count("a", "customers"))
+	}
+}

@@ -61,6 +61,8 @@ type write struct {
 	// (Lines.InsertField). They stay open after the insert: the lines are
 	// linked when the next read of the lines datatype brings them back.
 	lines []store.Intent
+	// made is the outcome of an insert already sent in a bulk call.
+	made *connector.InsertResult
 }
 
 type shareState struct {
@@ -150,11 +152,13 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	if err := e.crash(PointShareBeforeWrite); err != nil {
 		return s.rep, err
 	}
-	for i, w := range s.writes {
+	for i := range s.writes {
 		if err := ctx.Err(); err != nil {
 			return s.rep, err
 		}
-		if e.stopping() {
+		e.bulkInsert(ctx, s, i)
+		w := s.writes[i]
+		if e.stopping() && w.made == nil {
 			// Leave the remaining writes to the next cycle; intents of
 			// inserts not made are resolved by it.
 			for _, rest := range s.writes[i:] {
@@ -489,6 +493,37 @@ func settled(ins []store.Intent, cur store.Cursor) bool {
 	return true
 }
 
+// bulkInsert sends the insert at s.writes[i], and the inserts into the same
+// datatype after it, in one call when the connector takes several at once.
+// Their outcomes are recorded one by one as the loop reaches them.
+func (e *Engine) bulkInsert(ctx context.Context, s *shareState, i int) {
+	w := s.writes[i]
+	bi, ok := e.conns[w.m.System].(connector.BulkInserter)
+	if !ok || w.op != "insert" || w.made != nil {
+		return
+	}
+	var idx []int
+	var fields []connector.Fields
+	for j := i; j < len(s.writes) && len(idx) < connector.BulkSize; j++ {
+		o := s.writes[j]
+		if o.op == "insert" && o.m == w.m && o.made == nil {
+			idx = append(idx, j)
+			fields = append(fields, o.fields)
+		}
+	}
+	if len(idx) < 2 {
+		return
+	}
+	results := bi.InsertMany(ctx, w.m.Datatype, fields)
+	for k, j := range idx {
+		r := connector.InsertResult{Err: connector.Temporary(fmt.Errorf("insert %s: the bulk call gave no result for this record", w.m.Name()))}
+		if k < len(results) {
+			r = results[k]
+		}
+		s.writes[j].made = &r
+	}
+}
+
 // execute makes one API call and records its outcome.
 func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.DeadLetter, now time.Time) error {
 	conn := e.conns[w.m.System]
@@ -496,7 +531,11 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 	switch w.op {
 	case "insert":
 		var got connector.Record
-		got, err = conn.Insert(ctx, w.m.Datatype, w.fields)
+		if w.made != nil {
+			got, err = w.made.Record, w.made.Err
+		} else {
+			got, err = conn.Insert(ctx, w.m.Datatype, w.fields)
+		}
 		if err == nil {
 			if err := e.crash(PointShareAfterInsert); err != nil {
 				return err
