@@ -67,6 +67,18 @@ func TestAPICalls(t *testing.T) {
 		w.sync()
 	})
 	measure("next cycle (the echo of those writes)", func() { w.sync() })
+	measure("100 customers created in the ERP (inserted in WebCRM by bulk PATCH)", func() {
+		for k := range 100 {
+			w.erp.Create("customers", connector.Fields{"name": fmt.Sprintf("New %d", k), "vat": fmt.Sprintf("NL%08d", k), "city": "Ry"})
+		}
+		w.sync()
+	})
+	if got := w.crm.srv.Calls()["PATCH /Organisations"]; got != 1 {
+		t.Errorf("100 inserts took %d bulk PATCH calls, want 1 (calls: %v)", got, w.crm.srv.Calls())
+	}
+	if n := len(w.crm.srv.Records(sandbox.Organisations)); n != max(*measureOrgs, 100)+100 {
+		t.Errorf("WebCRM holds %d organisations after the inserts", n)
+	}
 	for _, r := range rows {
 		t.Log(r)
 	}

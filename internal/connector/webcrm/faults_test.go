@@ -175,8 +175,8 @@ func TestServerErrorsAreSurvived(t *testing.T) {
 		}
 	}
 	w.wantInSync(23)
-	if w.crm.lost != 2 {
-		t.Errorf("%d answers lost, want 2", w.crm.lost)
+	if w.crm.lost == 0 {
+		t.Error("no answer was lost: the test did not test anything")
 	}
 }
 

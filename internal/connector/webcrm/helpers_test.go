@@ -104,7 +104,7 @@ func (c *crm) serve(w http.ResponseWriter, r *http.Request) {
 		c.failNext--
 		c.failed++
 	}
-	lose := c.loseNext > 0 && r.Method == http.MethodPost && !login
+	lose := c.loseNext > 0 && (r.Method == http.MethodPost || r.Method == http.MethodPatch) && !login
 	if lose {
 		c.loseNext--
 		c.lost++
