@@ -47,8 +47,9 @@ func clamp01(x float64) float64 {
 type Answers struct {
 	// Unauthorized writes the 401 answer.
 	Unauthorized func(w http.ResponseWriter)
-	// TooManyRequests writes the 429 answer; Retry-After is set already.
-	TooManyRequests func(w http.ResponseWriter, retryAfter int)
+	// TooManyRequests writes the 429 answer for a credential over limit
+	// calls a minute; Retry-After is set already.
+	TooManyRequests func(w http.ResponseWriter, limit, retryAfter int)
 	// ServerError writes an injected 500 or 503.
 	ServerError func(w http.ResponseWriter, status int)
 }
@@ -153,10 +154,11 @@ func (g *Gate) Serve(w http.ResponseWriter, r *http.Request, label string, crede
 	g.mu.Lock()
 	if g.rateLimit > 0 {
 		if wait, ok := g.admit(credential, g.now()); !ok {
+			limit := g.rateLimit
 			g.mu.Unlock()
 			secs := max(int((wait+time.Second-1)/time.Second), 1)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			g.answers.TooManyRequests(w, secs)
+			g.answers.TooManyRequests(w, limit, secs)
 			return
 		}
 	}

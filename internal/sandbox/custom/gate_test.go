@@ -12,7 +12,7 @@ func TestGateRateLimitSlidesAndCountsOnlyAdmittedCalls(t *testing.T) {
 	var retry []int
 	g := NewGate(clock.Now, nil, 1, Answers{
 		Unauthorized:    func(w http.ResponseWriter) { w.WriteHeader(401) },
-		TooManyRequests: func(w http.ResponseWriter, s int) { retry = append(retry, s); w.WriteHeader(429) },
+		TooManyRequests: func(w http.ResponseWriter, _, s int) { retry = append(retry, s); w.WriteHeader(429) },
 		ServerError:     func(w http.ResponseWriter, s int) { w.WriteHeader(s) },
 	})
 	g.SetRateLimit(2)

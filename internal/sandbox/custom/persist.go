@@ -52,6 +52,19 @@ func LoadJSON(path string, v any) (found bool, err error) {
 	return true, nil
 }
 
+// LoadData reads a system's data file at path into snap, as LoadJSON
+// does, and then checks that version, the field of snap that holds the
+// file's format version, reads want.
+func LoadData(path string, snap any, version *int, want int) (found bool, err error) {
+	if found, err = LoadJSON(path, snap); err != nil || !found {
+		return false, err
+	}
+	if *version != want {
+		return false, fmt.Errorf("load %s: data file version %d, this sandbox reads %d: move the file away to start empty", path, *version, want)
+	}
+	return true, nil
+}
+
 // Saver writes a system's data file when it changed, every interval, on a
 // goroutine of its own, until Stop.
 type Saver struct {

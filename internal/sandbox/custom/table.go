@@ -40,6 +40,20 @@ func (t *Table[K, T]) Live(id K) *Row[K, T] {
 // Put stores a row, replacing the one with its id.
 func (t *Table[K, T]) Put(r *Row[K, T]) { t.rows[r.ID] = r }
 
+// Write stores rec under id as the journal's next change, a tombstone
+// when deleted. Rows are replaced, never changed in place, so that a
+// snapshot being saved never sees half a write.
+func (t *Table[K, T]) Write(j *Journal, id K, rec T, deleted bool) {
+	t.Put(&Row[K, T]{ID: id, Seq: j.Next(), Deleted: deleted, Rec: rec})
+}
+
+// Load stores the rows a data file holds.
+func (t *Table[K, T]) Load(rows []*Row[K, T]) {
+	for _, r := range rows {
+		t.Put(r)
+	}
+}
+
 // Len is the number of rows, tombstones included.
 func (t *Table[K, T]) Len() int { return len(t.rows) }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,22 +16,23 @@ import (
 // maxBody bounds a request body.
 const maxBody = 1 << 20
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/erp/")
-	if !ok || rest == "" {
-		s.gate.Count(r.Method + " " + r.URL.Path)
-		writeError(w, &apiError{status: http.StatusNotFound, code: "not_found", message: "the API is under /erp/ (customers, contacts, products, orders)"})
-		return
-	}
-	name, id, hasID := strings.Cut(rest, "/")
-	label := r.Method + " /erp/" + name
-	if hasID {
-		label += "/{id}"
-	}
-	key, ok := s.authenticated(r)
-	s.gate.Serve(w, r, label, key, ok, func(w http.ResponseWriter, r *http.Request) {
-		s.route(w, r, name, id, hasID)
-	})
+// answers are the ERP's bodies for what the gate refuses.
+var answers = custom.Answers{
+	Unauthorized: func(w http.ResponseWriter) {
+		writeError(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing or wrong API key: send it in the X-API-Key header"})
+	},
+	TooManyRequests: func(w http.ResponseWriter, limit, secs int) {
+		writeError(w, &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
+			message: fmt.Sprintf("more than %d calls a minute; retry after %d seconds", limit, secs)})
+	},
+	ServerError: func(w http.ResponseWriter, status int) {
+		writeError(w, &apiError{status: status, code: "server_error", message: "internal error (sandbox fault); try again"})
+	},
+}
+
+// notFound answers a path outside the API.
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, &apiError{status: http.StatusNotFound, code: "not_found", message: "the API is under /erp/ (customers, contacts, products, orders)"})
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, name, id string, hasID bool) {
@@ -53,7 +55,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, name, id string, 
 			rec, aerr := c.write(s, "", obj, true)
 			s.mu.Unlock()
 			if aerr == nil {
-				w.Header().Set("Location", custom.BaseURL(s.base(), r)+"/erp/"+name+"/"+*idOf(rec))
+				w.Header().Set("Location", custom.BaseURL(s.BaseURL(), r)+"/erp/"+name+"/"+*idOf(rec))
 			}
 			answer(w, http.StatusCreated, rec, aerr)
 		default:
@@ -90,12 +92,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, name, id string, 
 	}
 }
 
-func (s *Server) base() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
-
 // idOf is the id of a record the API gives.
 func idOf(rec any) *string {
 	switch r := rec.(type) {
@@ -115,13 +111,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c collection) {
 	q := r.URL.Query()
 	limit, after, changes := DefaultLimit, int64(0), false
 	filters := map[string]string{}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range q {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		v := q.Get(k)
 		switch k {
 		case "limit":

@@ -100,10 +100,12 @@
 // Options.RateLimit (calls a minute per key, sliding window), Faults
 // (latency, a fraction of 5xx, a fraction of dropped connections: a GET
 // before it runs, a write after its change is made) and Calls (counts by
-// method and route) come from internal/sandbox/custom, as does the
-// ManualClock tests put in Options.Now. Options.SeedDemo (--seed-demo)
-// fills an empty ERP with two customers with a contact each, an employee,
-// four products and two orders.
+// method and route) come from internal/sandbox/custom: the Server embeds a
+// custom.Host, which runs the API behind Handler, saves the data (Save,
+// Close), sets the base URL of absolute links (SetBaseURL) and serves in
+// ListenAndServe. The ManualClock tests put in Options.Now is custom's too.
+// Options.SeedDemo (--seed-demo) fills an empty ERP with two customers with
+// a contact each, an employee, four products and two orders.
 //
 // Storage is in memory under one lock, and with Options.DataFile (--data)
 // a JSON file written atomically when something changed (every

@@ -3,6 +3,7 @@ package erp
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -75,14 +76,7 @@ func (c *resource[T, P]) skip(name string) bool {
 	return slices.Contains(c.readOnly, name)
 }
 
-func (c *resource[T, P]) filterNames() []string {
-	var out []string
-	for k := range c.filters {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func (c *resource[T, P]) filterNames() []string { return slices.Sorted(maps.Keys(c.filters)) }
 
 func (c *resource[T, P]) notFound(id string) *apiError {
 	return &apiError{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("no %s with id %q", c.singular, id)}
@@ -177,7 +171,7 @@ func (c *resource[T, P]) write(s *Server, id string, obj custom.Object, create b
 		st.CreatedAt = now
 	}
 	st.UpdatedAt = now
-	s.put(func(seq int64) { c.table.Put(&custom.Row[string, T]{ID: id, Seq: seq, Rec: rec}) })
+	c.table.Write(&s.journal, id, rec, false)
 	return rec, nil
 }
 
@@ -206,17 +200,8 @@ func (c *resource[T, P]) remove(s *Server, id string) *apiError {
 	}
 	st := P(&rec).stamps()
 	st.UpdatedAt, st.Deleted = s.now(), true
-	s.put(func(seq int64) { c.table.Put(&custom.Row[string, T]{ID: id, Seq: seq, Deleted: true, Rec: rec}) })
+	c.table.Write(&s.journal, id, rec, true)
 	return nil
-}
-
-// put stores a row under the next change sequence. Rows are replaced,
-// never changed in place, so that a snapshot being saved never sees half
-// a write.
-func (s *Server) put(store func(seq int64)) {
-	s.seq++
-	store(s.seq)
-	s.dirty = true
 }
 
 // A cursor is the change sequence of the last row a page gave, made

@@ -156,7 +156,7 @@ func (s *Server) Get(collection, id string) (Record, bool) {
 func (s *Server) Cursor() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return encodeCursor(s.seq)
+	return encodeCursor(s.journal.Seq())
 }
 
 // SeedDemo fills an empty ERP with two customers with a contact each, an

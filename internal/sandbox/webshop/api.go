@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,22 +17,23 @@ import (
 // maxBody bounds a request body.
 const maxBody = 1 << 20
 
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/api/v1/")
-	if !ok || rest == "" {
-		s.gate.Count(r.Method + " " + r.URL.Path)
-		writeMessage(w, http.StatusNotFound, "Not found: the API is under /api/v1/ (customers, products, orders).")
-		return
-	}
-	name, idText, hasID := strings.Cut(rest, "/")
-	label := r.Method + " /api/v1/" + name
-	if hasID {
-		label += "/{id}"
-	}
-	token, ok := s.authenticated(r)
-	s.gate.Serve(w, r, label, token, ok, func(w http.ResponseWriter, r *http.Request) {
-		s.route(w, r, name, idText, hasID)
-	})
+// answers are the shop's bodies for what the gate refuses.
+var answers = custom.Answers{
+	Unauthorized: func(w http.ResponseWriter) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="webshop"`)
+		writeMessage(w, http.StatusUnauthorized, "Unauthenticated: send Authorization: Bearer <token>.")
+	},
+	TooManyRequests: func(w http.ResponseWriter, limit, secs int) {
+		writeMessage(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %d a minute. Retry after %d seconds.", limit, secs))
+	},
+	ServerError: func(w http.ResponseWriter, status int) {
+		writeMessage(w, status, "Server error (sandbox fault). Try again.")
+	},
+}
+
+// notFound answers a path outside the API.
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeMessage(w, http.StatusNotFound, "Not found: the API is under /api/v1/ (customers, products, orders).")
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, name, idText string, hasID bool) {
@@ -121,13 +123,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c collection) {
 	page, perPage := 1, DefaultPerPage
 	var since *Time
 	filters := map[string]string{}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range q {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		v := q.Get(k)
 		var err error
 		switch k {
@@ -164,7 +160,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c collection) {
 	}
 	s.mu.Lock()
 	all := c.list(s, since, filters)
-	base := s.baseURL
 	from := min((page-1)*perPage, len(all))
 	to := min(from+perPage, len(all))
 	out := listPage{Data: all[from:to], Meta: meta{Page: page, PerPage: perPage, Total: len(all)}}
@@ -178,7 +173,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, c collection) {
 		return
 	}
 	if to < len(all) {
-		next := custom.NextURL(base, r, map[string]string{"page": strconv.Itoa(page + 1), "per_page": strconv.Itoa(perPage)})
+		next := custom.NextURL(s.BaseURL(), r, map[string]string{"page": strconv.Itoa(page + 1), "per_page": strconv.Itoa(perPage)})
 		out.Links.Next = &next
 		w.Header().Set("Link", "<"+next+`>; rel="next"`)
 		body, _ = json.Marshal(out)

@@ -1,13 +1,12 @@
 package webshop
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -76,42 +75,30 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration)
 }
 
-// Server is one webshop: its records, its token, its gate. It is safe for
-// concurrent use. Close it to stop saving and write its data.
+// Server is one webshop: its records, its token, and the custom.Host that
+// runs it (Handler, Close, Save, SetBaseURL, SetFaults, SetRateLimit,
+// Calls and the rest are the Host's). It is safe for concurrent use.
+// Close it to stop saving and write its data.
 type Server struct {
+	*custom.Host
 	opts  Options
-	log   *slog.Logger
 	loc   *time.Location
-	gate  *custom.Gate
 	token string // fixed once New returns
 
 	mu         sync.Mutex // guards everything below
-	seq        int64
+	journal    custom.Journal
 	nextID     map[string]int64 // by collection name, and "line_items"
 	nextNumber int64            // the next order number
 	customers  *custom.Table[int64, Customer]
 	products   *custom.Table[int64, Product]
 	orders     *custom.Table[int64, Order]
 	colls      map[string]collection
-	baseURL    string
-	dirty      bool
-
-	saveMu    sync.Mutex
-	saver     *custom.Saver
-	closeOnce sync.Once
-	closeErr  error
 }
 
 // New makes a webshop, loading Options.DataFile when it exists.
 func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.SaveInterval <= 0 {
-		opts.SaveInterval = time.Second
 	}
 	loc := opts.Location
 	if loc == nil {
@@ -122,70 +109,29 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts:       opts,
-		log:        opts.Logger.With("system", "webshop-sandbox"),
 		loc:        loc,
 		nextID:     map[string]int64{},
 		nextNumber: 1001,
 		customers:  custom.NewTable[int64, Customer](),
 		products:   custom.NewTable[int64, Product](),
 		orders:     custom.NewTable[int64, Order](),
-		baseURL:    strings.TrimSuffix(opts.BaseURL, "/"),
 	}
 	s.colls = s.collections()
-	s.gate = custom.NewGate(opts.Now, opts.Sleep, opts.Seed, custom.Answers{
-		Unauthorized: func(w http.ResponseWriter) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="webshop"`)
-			writeMessage(w, http.StatusUnauthorized, "Unauthenticated: send Authorization: Bearer <token>.")
-		},
-		TooManyRequests: func(w http.ResponseWriter, secs int) {
-			writeMessage(w, http.StatusTooManyRequests, fmt.Sprintf("Too many requests: at most %d a minute. Retry after %d seconds.", s.gate.RateLimit(), secs))
-		},
-		ServerError: func(w http.ResponseWriter, status int) {
-			writeMessage(w, status, "Server error (sandbox fault). Try again.")
-		},
+	h, err := custom.NewHost(custom.HostConfig{
+		Name: "webshop sandbox", Logger: cmp.Or(opts.Logger, slog.Default()).With("system", "webshop-sandbox"),
+		Now: opts.Now, Sleep: opts.Sleep, Seed: opts.Seed, Faults: opts.Faults, RateLimit: opts.RateLimit,
+		BaseURL: opts.BaseURL, DataFile: opts.DataFile, SaveInterval: opts.SaveInterval,
+		Prefix: "/api/v1/", Authenticate: s.authenticated, Route: s.route, NotFound: notFound, Answers: answers,
+		Lock: &s.mu, Journal: &s.journal, Snapshot: s.snapshot, Load: s.load,
+		SeedDemo: opts.SeedDemo, Demo: s.SeedDemo, Credential: &s.token, GivenCredential: opts.Token,
+		NewCredential: func() string { return "ws_" + custom.NewSecret(opts.Seed, custom.RNG(opts.Seed, 0x746f6b), 16) },
 	})
-	s.gate.SetFaults(opts.Faults)
-	s.gate.SetRateLimit(opts.RateLimit)
-	if opts.DataFile != "" {
-		if err := s.load(opts.DataFile); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
-	if opts.Token != "" {
-		s.token = opts.Token
-	}
-	if s.token == "" {
-		s.token = "ws_" + custom.NewSecret(opts.Seed, custom.RNG(opts.Seed, 0x746f6b), 16)
-		s.dirty = true
-	}
-	if opts.SeedDemo {
-		if _, err := s.SeedDemo(); err != nil {
-			return nil, err
-		}
-	}
-	if opts.DataFile != "" {
-		if err := s.Save(); err != nil {
-			return nil, err
-		}
-		s.saver = custom.StartSaver(opts.SaveInterval, s.saveIfChanged)
-	}
+	s.Host = h
 	return s, nil
 }
-
-// Close stops periodic saving and writes the data file one last time.
-// Calling it again returns the first result.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		if s.saver != nil {
-			s.saver.Stop()
-		}
-		s.closeErr = s.Save()
-	})
-	return s.closeErr
-}
-
-// Handler is the shop's HTTP API, under /api/v1/.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 // Token is the bearer token clients send.
 func (s *Server) Token() string { return s.token }
@@ -200,30 +146,6 @@ type Credentials struct {
 func (s *Server) Credentials(baseURL string) Credentials {
 	return Credentials{BaseURL: baseURL, Token: s.token}
 }
-
-// SetBaseURL sets the scheme and host of links.next.
-func (s *Server) SetBaseURL(u string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.baseURL = strings.TrimSuffix(u, "/")
-}
-
-// SetFaults replaces the faults in force; the zero Faults turns them off.
-func (s *Server) SetFaults(f Faults) { s.gate.SetFaults(f) }
-
-// Faults returns the faults in force.
-func (s *Server) Faults() Faults { return s.gate.Faults() }
-
-// SetRateLimit sets the calls a token may make in a minute; 0: no limit.
-func (s *Server) SetRateLimit(n int) { s.gate.SetRateLimit(n) }
-
-// Calls counts the requests received by method and route:
-// "GET /api/v1/customers", "PATCH /api/v1/orders/{id}". Refused (401,
-// 429) and faulted requests count too.
-func (s *Server) Calls() map[string]int { return s.gate.Calls() }
-
-// ResetCalls sets every call count back to zero.
-func (s *Server) ResetCalls() { s.gate.ResetCalls() }
 
 // now is the shop's time as stored: to the millisecond, in its zone.
 func (s *Server) now() Time {
@@ -243,38 +165,7 @@ func (s *Server) authenticated(r *http.Request) (string, bool) {
 // (writing its data). ready, when not nil, is called once the listener is
 // bound, with the base URL.
 func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(srv *Server, baseURL string)) error {
-	srv, err := New(opts)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("webshop sandbox: listen on %s: %w; choose another address, e.g. --listen 127.0.0.1:0", addr, errors.Join(err, srv.Close()))
-	}
-	base := "http://" + ln.Addr().String()
-	if opts.BaseURL == "" {
-		srv.SetBaseURL(base)
-	} else {
-		base = opts.BaseURL
-	}
-	srv.log.Info("webshop sandbox listening; stop with Ctrl-C", "url", base, "data", dataName(opts.DataFile), "rate_limit", opts.RateLimit)
-	if ready != nil {
-		ready(srv, base)
-	}
-	err = custom.Serve(ctx, ln, srv.Handler(), srv.log)
-	if err != nil {
-		err = fmt.Errorf("webshop sandbox: %w", err)
-	}
-	err = errors.Join(err, srv.Close())
-	srv.log.Info("webshop sandbox stopped")
-	return err
-}
-
-func dataName(f string) string {
-	if f == "" {
-		return "(in memory)"
-	}
-	return f
+	return custom.ListenAndServe(ctx, addr, func() (*Server, error) { return New(opts) }, ready)
 }
 
 // snapshot is the data file.
@@ -291,63 +182,24 @@ type snapshot struct {
 
 const snapshotVersion = 1
 
-// Save writes the data file now. Without Options.DataFile it does nothing.
-func (s *Server) Save() error {
-	if s.opts.DataFile == "" {
-		return nil
-	}
-	s.saveMu.Lock()
-	defer s.saveMu.Unlock()
-	s.mu.Lock()
-	snap := snapshot{Version: snapshotVersion, Token: s.token, Seq: s.seq, NextID: maps.Clone(s.nextID),
+// snapshot returns the data to save; s.mu is held.
+func (s *Server) snapshot() any {
+	return snapshot{Version: snapshotVersion, Token: s.token, Seq: s.journal.Seq(), NextID: maps.Clone(s.nextID),
 		NextNumber: s.nextNumber, Customers: s.customers.ByID(), Products: s.products.ByID(), Orders: s.orders.ByID()}
-	s.dirty = false
-	err := custom.SaveJSON(s.opts.DataFile, snap) // rows are replaced, never changed in place: safe to encode under the lock
-	if err != nil {
-		s.dirty = true
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("webshop sandbox: %w", err)
-	}
-	return nil
-}
-
-func (s *Server) saveIfChanged() {
-	s.mu.Lock()
-	dirty := s.dirty
-	s.mu.Unlock()
-	if dirty {
-		if err := s.Save(); err != nil {
-			s.log.Error("saving the data file failed", "file", s.opts.DataFile, "err", err)
-		}
-	}
 }
 
 func (s *Server) load(path string) error {
 	var snap snapshot
-	found, err := custom.LoadJSON(path, &snap)
-	if err != nil {
-		return fmt.Errorf("webshop sandbox: %w", err)
+	if found, err := custom.LoadData(path, &snap, &snap.Version, snapshotVersion); !found {
+		return err
 	}
-	if !found {
-		return nil
-	}
-	if snap.Version != snapshotVersion {
-		return fmt.Errorf("webshop sandbox: load %s: data file version %d, this sandbox reads %d: move the file away to start empty", path, snap.Version, snapshotVersion)
-	}
-	s.token, s.seq, s.nextNumber = snap.Token, snap.Seq, max(snap.NextNumber, 1001)
+	s.token, s.nextNumber = snap.Token, max(snap.NextNumber, 1001)
+	s.journal.Restore(snap.Seq)
 	if snap.NextID != nil {
 		s.nextID = snap.NextID
 	}
-	for _, r := range snap.Customers {
-		s.customers.Put(r)
-	}
-	for _, r := range snap.Products {
-		s.products.Put(r)
-	}
-	for _, r := range snap.Orders {
-		s.orders.Put(r)
-	}
+	s.customers.Load(snap.Customers)
+	s.products.Load(snap.Products)
+	s.orders.Load(snap.Orders)
 	return nil
 }

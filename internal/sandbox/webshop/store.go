@@ -2,6 +2,7 @@ package webshop
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -67,14 +68,7 @@ func (c *resource[T, P]) skip(name string) bool {
 	return slices.Contains(c.readOnly, name)
 }
 
-func (c *resource[T, P]) filterNames() []string {
-	var out []string
-	for k := range c.filters {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func (c *resource[T, P]) filterNames() []string { return slices.Sorted(maps.Keys(c.filters)) }
 
 func (c *resource[T, P]) notFound(id int64) *apiError {
 	return &apiError{status: http.StatusNotFound, message: fmt.Sprintf("No %s with id %d.", c.singular, id)}
@@ -130,7 +124,7 @@ func (c *resource[T, P]) create(s *Server, obj custom.Object, id int64) (any, *a
 	*c.id(&rec) = id
 	now := s.now()
 	*P(&rec).stamps() = Stamps{CreatedAt: now, UpdatedAt: now}
-	write(s, c.table, id, rec, false)
+	c.table.Write(&s.journal, id, rec, false)
 	return rec, nil
 }
 
@@ -150,7 +144,7 @@ func (c *resource[T, P]) update(s *Server, id int64, obj custom.Object) (any, *a
 		return nil, invalid(errs...)
 	}
 	P(&rec).stamps().UpdatedAt = s.now()
-	write(s, c.table, id, rec, false)
+	c.table.Write(&s.journal, id, rec, false)
 	return rec, nil
 }
 
@@ -171,16 +165,8 @@ func (c *resource[T, P]) remove(s *Server, id int64) *apiError {
 	now := s.now()
 	st := P(&rec).stamps()
 	st.UpdatedAt, st.DeletedAt = now, &now
-	write(s, c.table, id, rec, true)
+	c.table.Write(&s.journal, id, rec, true)
 	return nil
-}
-
-// write stores a new version of a record; rows are replaced, never
-// changed in place, so a saved snapshot never sees half a write.
-func write[T any](s *Server, t *custom.Table[int64, T], id int64, rec T, deleted bool) {
-	s.seq++
-	t.Put(&custom.Row[int64, T]{ID: id, Seq: s.seq, Deleted: deleted, Rec: rec})
-	s.dirty = true
 }
 
 func (s *Server) newID(name string) int64 {
