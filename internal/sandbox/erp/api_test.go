@@ -8,21 +8,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/concordsync/concord/internal/sandbox/custom/customtest"
 )
 
 func TestAPIKeyAuth(t *testing.T) {
 	e := startERP(t, Options{})
 	for _, key := range []string{"", "wrong", strings.ToUpper(e.key)} {
-		a, err := e.try(key, "GET", "/erp/customers", nil)
-		if err != nil || a.status != 401 {
+		a, err := e.Try(key, "GET", "/erp/customers", nil)
+		if err != nil || a.Status != 401 {
 			t.Fatalf("key %q: %v %v", key, a, err)
 		}
-		if code, _, _ := a.apiErr(t); code != "unauthorized" {
+		if code, _, _ := apiErr(t, a); code != "unauthorized" {
 			t.Errorf("code %q", code)
 		}
 	}
-	e.must(200, e.call("GET", "/erp/customers", nil))
-	if got := e.srv.Calls()["GET /erp/customers"]; got != 4 {
+	e.Must(200, e.Call("GET", "/erp/customers", nil))
+	if got := e.Srv.Calls()["GET /erp/customers"]; got != 4 {
 		t.Errorf("calls %d, want 4", got)
 	}
 }
@@ -30,17 +32,17 @@ func TestAPIKeyAuth(t *testing.T) {
 func TestPagingToTheEnd(t *testing.T) {
 	e := startERP(t, Options{})
 	for i := range 7 {
-		e.put(Products, Record{"item_number": fmt.Sprintf("I-%d", i), "name": "Item", "price": 1})
+		e.Put(Products, Record{"item_number": fmt.Sprintf("I-%d", i), "name": "Item", "price": 1})
 	}
 	items, _, pages := e.changes(Products, "", 3, nil)
 	if pages != 3 || len(items) != 7 || items[0]["item_number"] != "I-0" || items[6]["item_number"] != "I-6" {
 		t.Fatalf("%d pages, items %v", pages, field(items, "item_number"))
 	}
 	for _, q := range []string{"limit=0", "limit=201", "limit=x", "changed_after=42", "changed_after=ZXJwMS4t", "after=1"} {
-		a := e.must(400, e.call("GET", "/erp/products?"+q, nil))
-		a.apiErr(t)
+		a := e.Must(400, e.Call("GET", "/erp/products?"+q, nil))
+		apiErr(t, a)
 	}
-	a := e.must(200, e.call("GET", "/erp/products?item_number=i-3", nil)).obj(t)
+	a := e.Must(200, e.Call("GET", "/erp/products?item_number=i-3", nil)).Obj(t)
 	if n := len(a["items"].([]any)); n != 1 || a["has_more"] != false {
 		t.Errorf("filter by item_number: %v", a)
 	}
@@ -53,20 +55,20 @@ func TestChangeListingAfterCursor(t *testing.T) {
 	e := startERP(t, Options{})
 	var ids []string
 	for i := range 6 {
-		ids = append(ids, e.put(Customers, Record{"name": fmt.Sprintf("Customer %d", i+1)})["id"].(string))
+		ids = append(ids, e.Put(Customers, Record{"name": fmt.Sprintf("Customer %d", i+1)})["id"].(string))
 	}
 	seen, cursor, _ := e.changes(Customers, "", 2, func(page int) {
 		if page != 1 {
 			return
 		}
 		// The clock stands still: these share the second of the creates.
-		if _, err := e.srv.Edit(Customers, ids[0], Record{"phone": "111"}); err != nil { // read already
+		if _, err := e.Srv.Edit(Customers, ids[0], Record{"phone": "111"}); err != nil { // read already
 			t.Fatal(err)
 		}
-		if _, err := e.srv.Edit(Customers, ids[4], Record{"phone": "555"}); err != nil { // still to come
+		if _, err := e.Srv.Edit(Customers, ids[4], Record{"phone": "555"}); err != nil { // still to come
 			t.Fatal(err)
 		}
-		e.put(Customers, Record{"name": "Customer 7"})
+		e.Put(Customers, Record{"name": "Customer 7"})
 	})
 	if got := field(seen, "name"); !reflect.DeepEqual(got, []any{"Customer 1", "Customer 2", "Customer 3", "Customer 4", "Customer 6", "Customer 1", "Customer 5", "Customer 7"}) {
 		t.Fatalf("pass saw %v", got)
@@ -80,10 +82,10 @@ func TestChangeListingAfterCursor(t *testing.T) {
 	if len(again) != 0 || same != cursor {
 		t.Errorf("no changes: %v, cursor %q → %q", again, cursor, same)
 	}
-	if err := e.srv.Remove(Customers, ids[1]); err != nil {
+	if err := e.Srv.Remove(Customers, ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.srv.Edit(Customers, ids[2], Record{"city": "Utrecht"}); err != nil {
+	if _, err := e.Srv.Edit(Customers, ids[2], Record{"city": "Utrecht"}); err != nil {
 		t.Fatal(err)
 	}
 	next, _, _ := e.changes(Customers, cursor, 50, nil)
@@ -91,21 +93,21 @@ func TestChangeListingAfterCursor(t *testing.T) {
 	if len(next) != 2 || !reflect.DeepEqual(next[:1], want) || next[1]["city"] != "Utrecht" || next[1]["deleted"] != false {
 		t.Errorf("changes after the cursor: %v", next)
 	}
-	e.must(404, e.call("GET", "/erp/customers/"+ids[1], nil))
-	live := e.must(200, e.call("GET", "/erp/customers?limit=50", nil)).obj(t)
+	e.Must(404, e.Call("GET", "/erp/customers/"+ids[1], nil))
+	live := e.Must(200, e.Call("GET", "/erp/customers?limit=50", nil)).Obj(t)
 	if n := len(live["items"].([]any)); n != 6 {
 		t.Errorf("listing without changed_after: %d records, want the 6 live ones", n)
 	}
-	if e.srv.Cursor() == cursor {
+	if e.Srv.Cursor() == cursor {
 		t.Error("Cursor did not move")
 	}
 }
 
 func TestValidationErrors(t *testing.T) {
 	e := startERP(t, Options{})
-	cust := e.put(Customers, Record{"name": "Acme", "code": "ACME"})
-	e.put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 2})
-	e.put(Products, Record{"item_number": "B-1", "name": "Blocked", "blocked": true})
+	cust := e.Put(Customers, Record{"name": "Acme", "code": "ACME"})
+	e.Put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 2})
+	e.Put(Products, Record{"item_number": "B-1", "name": "Blocked", "blocked": true})
 	for _, tc := range []struct {
 		path        string
 		body        any
@@ -128,123 +130,123 @@ func TestValidationErrors(t *testing.T) {
 		{"/erp/orders", map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"item_number": "B-1", "qty": 1}}}, "invalid", "lines[0].item_number"},
 		{"/erp/orders", map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"item_number": "W-1", "qty": 1, "line_no": 2}, map[string]any{"item_number": "W-1", "qty": 1, "line_no": 2}}}, "invalid", "lines[1].line_no"},
 	} {
-		a := e.must(422, e.call("POST", tc.path, tc.body))
-		if code, msg, field := a.apiErr(t); code != tc.code || field != tc.field || !strings.Contains(msg, tc.field) {
-			t.Errorf("POST %s %v: %s, want %s on %s", tc.path, tc.body, a.body, tc.code, tc.field)
+		a := e.Must(422, e.Call("POST", tc.path, tc.body))
+		if code, msg, field := apiErr(t, a); code != tc.code || field != tc.field || !strings.Contains(msg, tc.field) {
+			t.Errorf("POST %s %v: %s, want %s on %s", tc.path, tc.body, a.Body, tc.code, tc.field)
 		}
 	}
-	e.must(400, e.call("POST", "/erp/customers", "[1]"))
-	e.must(405, e.call("PATCH", "/erp/customers/"+cust["id"].(string), map[string]any{}))
-	e.must(404, e.call("GET", "/erp/invoices", nil))
-	e.must(404, e.call("PUT", "/erp/customers/nope", map[string]any{"name": "X", "code": "X"}))
+	e.Must(400, e.Call("POST", "/erp/customers", "[1]"))
+	e.Must(405, e.Call("PATCH", "/erp/customers/"+cust["id"].(string), map[string]any{}))
+	e.Must(404, e.Call("GET", "/erp/invoices", nil))
+	e.Must(404, e.Call("PUT", "/erp/customers/nope", map[string]any{"name": "X", "code": "X"}))
 }
 
 func TestPutReplacesTheWholeRecord(t *testing.T) {
 	e := startERP(t, Options{})
-	a := e.must(201, e.call("POST", "/erp/customers", map[string]any{"name": "Acme", "phone": "123", "country": "nl"}))
-	c := a.obj(t)
+	a := e.Must(201, e.Call("POST", "/erp/customers", map[string]any{"name": "Acme", "phone": "123", "country": "nl"}))
+	c := a.Obj(t)
 	id := c["id"].(string)
-	if a.header.Get("Location") != e.url+"/erp/customers/"+id || c["code"] != "C00001" || c["country"] != "NL" || c["currency"] != "EUR" {
-		t.Fatalf("created %s, Location %q", a.body, a.header.Get("Location"))
+	if a.Header.Get("Location") != e.URL+"/erp/customers/"+id || c["code"] != "C00001" || c["country"] != "NL" || c["currency"] != "EUR" {
+		t.Fatalf("created %s, Location %q", a.Body, a.Header.Get("Location"))
 	}
-	e.clock.Advance(5 * time.Second)
-	cursor := e.srv.Cursor()
+	e.Clock.Advance(5 * time.Second)
+	cursor := e.Srv.Cursor()
 	// The same record back (read-only fields and all) is no change.
-	same := e.must(200, e.call("PUT", "/erp/customers/"+id, c)).obj(t)
-	if !reflect.DeepEqual(same, c) || e.srv.Cursor() != cursor {
+	same := e.Must(200, e.Call("PUT", "/erp/customers/"+id, c)).Obj(t)
+	if !reflect.DeepEqual(same, c) || e.Srv.Cursor() != cursor {
 		t.Errorf("a PUT of the same record changed it: %v", same)
 	}
 	// Left out: cleared.
-	got := e.must(200, e.call("PUT", "/erp/customers/"+id, map[string]any{"code": "C00001", "name": "Acme Ltd"})).obj(t)
+	got := e.Must(200, e.Call("PUT", "/erp/customers/"+id, map[string]any{"code": "C00001", "name": "Acme Ltd"})).Obj(t)
 	if got["phone"] != "" || got["country"] != "" || got["name"] != "Acme Ltd" || got["updated_at"] != "2024-01-02T09:00:05Z" || got["created_at"] != c["created_at"] {
 		t.Errorf("after PUT: %v", got)
 	}
-	a = e.must(422, e.call("PUT", "/erp/customers/"+id, map[string]any{"name": "Acme Ltd"}))
-	if _, _, f := a.apiErr(t); f != "code" {
-		t.Errorf("PUT without code: %s", a.body)
+	a = e.Must(422, e.Call("PUT", "/erp/customers/"+id, map[string]any{"name": "Acme Ltd"}))
+	if _, _, f := apiErr(t, a); f != "code" {
+		t.Errorf("PUT without code: %s", a.Body)
 	}
-	e.must(422, e.call("PUT", "/erp/customers/"+id, map[string]any{"id": "other", "code": "C00001", "name": "X"}))
+	e.Must(422, e.Call("PUT", "/erp/customers/"+id, map[string]any{"id": "other", "code": "C00001", "name": "X"}))
 }
 
 func TestOrderLinesRoundTrip(t *testing.T) {
 	e := startERP(t, Options{})
-	cust := e.put(Customers, Record{"name": "Acme", "currency": "GBP"})
-	contact := e.put(Contacts, Record{"customer_id": cust["id"], "last_name": "Lee"})
-	e.put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 12.5, "vat_code": "R"})
-	e.put(Products, Record{"item_number": "H-1", "name": "Hour", "price": 100})
+	cust := e.Put(Customers, Record{"name": "Acme", "currency": "GBP"})
+	contact := e.Put(Contacts, Record{"customer_id": cust["id"], "last_name": "Lee"})
+	e.Put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 12.5, "vat_code": "R"})
+	e.Put(Products, Record{"item_number": "H-1", "name": "Hour", "price": 100})
 	body := map[string]any{"customer_id": cust["id"], "contact_id": contact["id"], "reference": "PO-1", "delivery_date": "2024-02-01",
 		"lines": []any{map[string]any{"item_number": "w-1", "qty": 4}, map[string]any{"item_number": "H-1", "qty": 1.5, "price": 90, "discount_pct": 10, "description": "Setup"}}}
-	a := e.must(201, e.call("POST", "/erp/orders", body))
-	o := a.obj(t)
+	a := e.Must(201, e.Call("POST", "/erp/orders", body))
+	o := a.Obj(t)
 	wantLines := []any{
 		map[string]any{"line_no": 1.0, "item_number": "W-1", "description": "Widget", "qty": 4.0, "price": 12.5, "discount_pct": 0.0, "vat_code": "R", "amount": 50.0},
 		map[string]any{"line_no": 2.0, "item_number": "H-1", "description": "Setup", "qty": 1.5, "price": 90.0, "discount_pct": 10.0, "vat_code": "S", "amount": 121.5},
 	}
 	if !reflect.DeepEqual(o["lines"], wantLines) || o["total"] != 171.5 || o["number"] != "SO00001" || o["currency"] != "GBP" ||
 		o["order_date"] != "2024-01-02" || o["status"] != "open" {
-		t.Fatalf("created %s", a.body)
+		t.Fatalf("created %s", a.Body)
 	}
 	id := o["id"].(string)
-	if !reflect.DeepEqual(o, e.must(200, e.call("GET", "/erp/orders/"+id, nil)).obj(t)) {
+	if !reflect.DeepEqual(o, e.Must(200, e.Call("GET", "/erp/orders/"+id, nil)).Obj(t)) {
 		t.Error("GET differs from the POST reply")
 	}
 	// A full PUT: line 2 kept as read, line 1 left out, a new line numbered after.
 	o["lines"] = []any{wantLines[1], map[string]any{"item_number": "W-1", "qty": 1}}
 	o["status"] = "confirmed"
-	got := e.must(200, e.call("PUT", "/erp/orders/"+id, o)).obj(t)
+	got := e.Must(200, e.Call("PUT", "/erp/orders/"+id, o)).Obj(t)
 	lines := got["lines"].([]any)
 	if len(lines) != 2 || !reflect.DeepEqual(lines[0], wantLines[1]) || lines[1].(map[string]any)["line_no"] != 3.0 || got["total"] != 134.0 {
 		t.Errorf("after PUT: %v", got)
 	}
 	// An invoiced order is locked; what it refers to cannot go.
 	got["status"] = "invoiced"
-	e.must(200, e.call("PUT", "/erp/orders/"+id, got))
+	e.Must(200, e.Call("PUT", "/erp/orders/"+id, got))
 	got["status"] = "invoiced"
 	got["reference"] = "changed"
-	if code, _, _ := e.must(409, e.call("PUT", "/erp/orders/"+id, got)).apiErr(t); code != "conflict" {
+	if code, _, _ := apiErr(t, e.Must(409, e.Call("PUT", "/erp/orders/"+id, got))); code != "conflict" {
 		t.Errorf("code %q", code)
 	}
-	e.must(409, e.call("DELETE", "/erp/orders/"+id, nil))
-	e.must(409, e.call("DELETE", "/erp/customers/"+cust["id"].(string), nil))
-	e.must(409, e.call("DELETE", "/erp/contacts/"+contact["id"].(string), nil))
+	e.Must(409, e.Call("DELETE", "/erp/orders/"+id, nil))
+	e.Must(409, e.Call("DELETE", "/erp/customers/"+cust["id"].(string), nil))
+	e.Must(409, e.Call("DELETE", "/erp/contacts/"+contact["id"].(string), nil))
 }
 
 func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	e := startERP(t, Options{RateLimit: 1})
-	e.must(200, e.call("GET", "/erp/products", nil))
-	e.clock.Advance(59 * time.Second)
-	a := e.must(429, e.call("GET", "/erp/products", nil))
-	if code, _, _ := a.apiErr(t); code != "rate_limited" || a.header.Get("Retry-After") != "1" {
-		t.Errorf("429: %s Retry-After %q", a.body, a.header.Get("Retry-After"))
+	e.Must(200, e.Call("GET", "/erp/products", nil))
+	e.Clock.Advance(59 * time.Second)
+	a := e.Must(429, e.Call("GET", "/erp/products", nil))
+	if code, _, _ := apiErr(t, a); code != "rate_limited" || a.Header.Get("Retry-After") != "1" {
+		t.Errorf("429: %s Retry-After %q", a.Body, a.Header.Get("Retry-After"))
 	}
-	e.clock.Advance(time.Second)
-	e.must(200, e.call("GET", "/erp/products", nil))
+	e.Clock.Advance(time.Second)
+	e.Must(200, e.Call("GET", "/erp/products", nil))
 }
 
 func TestFaults(t *testing.T) {
 	var slept time.Duration
 	e := startERP(t, Options{Sleep: func(_ context.Context, d time.Duration) { slept += d }})
-	e.srv.SetFaults(Faults{ErrorRate: 1, Latency: 2 * time.Second})
-	a := e.call("GET", "/erp/products", nil)
-	if a.status != 500 && a.status != 503 || slept != 2*time.Second {
+	e.Srv.SetFaults(Faults{ErrorRate: 1, Latency: 2 * time.Second})
+	a := e.Call("GET", "/erp/products", nil)
+	if a.Status != 500 && a.Status != 503 || slept != 2*time.Second {
 		t.Errorf("error fault: %s after %v", a, slept)
 	}
-	if a.status == 503 && a.header.Get("Retry-After") == "" {
+	if a.Status == 503 && a.Header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	e.srv.SetFaults(Faults{DropRate: 1})
-	if _, err := e.try(e.key, "POST", "/erp/products", map[string]any{"item_number": "X", "name": "X"}); err == nil {
+	e.Srv.SetFaults(Faults{DropRate: 1})
+	if _, err := e.Try(e.key, "POST", "/erp/products", map[string]any{"item_number": "X", "name": "X"}); err == nil {
 		t.Error("dropped POST got an reply")
 	}
-	e.srv.SetFaults(Faults{})
-	if got := e.srv.Records(Products); len(got) != 1 {
+	e.Srv.SetFaults(Faults{})
+	if got := e.Srv.Records(Products); len(got) != 1 {
 		t.Errorf("a dropped write is made all the same: %v", got)
 	}
 }
 
 func TestPersistenceRoundTrip(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "erp.json")
-	clock := NewManualClock(start)
+	clock := NewManualClock(customtest.Start)
 	srv, err := New(Options{DataFile: file, Now: clock.Now, SeedDemo: true, Seed: 3})
 	if err != nil {
 		t.Fatal(err)

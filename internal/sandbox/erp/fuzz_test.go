@@ -80,7 +80,7 @@ func TestConcurrentWritesAndChangeListing(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 10 {
-				e.must(201, e.call("POST", "/erp/products", map[string]any{"item_number": fmt.Sprintf("W%d-%d", w, i), "name": "x"}))
+				e.Must(201, e.Call("POST", "/erp/products", map[string]any{"item_number": fmt.Sprintf("W%d-%d", w, i), "name": "x"}))
 			}
 		})
 	}
