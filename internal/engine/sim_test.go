@@ -95,12 +95,13 @@ func TestSimulation(t *testing.T) {
 // regressionSeeds are seeds beyond the default count that once failed;
 // they run every time.
 var regressionSeeds = []int64{
-	2206, // a value put back after a lost-answer update of the engine's
-	3312, // the same value set again later must keep its newer time
-	4220, // the same
-	4692, // a value put back equal to a lost-answer update of the engine's
-	6639, // a user puts back what a lost-answer insert of the engine's sent
-	9991, // a user sets what a timed-out update of the engine's sent
+	2206,  // a value put back after a lost-answer update of the engine's
+	3312,  // the same value set again later must keep its newer time
+	4220,  // the same
+	4692,  // a value put back equal to a lost-answer update of the engine's
+	6639,  // a user puts back what a lost-answer insert of the engine's sent
+	9991,  // a user sets what a timed-out update of the engine's sent
+	12757, // an empty page must not hide the deletion of a record never listed
 }
 
 func TestSimulationRegressionSeeds(t *testing.T) {

@@ -45,7 +45,7 @@
 //     the policy names.
 //   - An empty page is a lie no engine can tell from "nothing new", so the
 //     tap only tells it when it cannot hide a record the engine has never
-//     listed.
+//     listed, live or deleted.
 //   - A deletion reaches a copy the engine never linked only when the
 //     engine has evidence that the copy existed before it: a version dated
 //     no later than the tombstone it was given. A copy a user made whose

@@ -449,3 +449,16 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("count %d, want %d", got, 4*160)
 	}
 }
+
+func TestTombstonesListsDeletedRecords(t *testing.T) {
+	sys := memory.New("crm", memory.Options{})
+	a := sys.Create(customers, customer(1))
+	b := sys.Create(customers, customer(2))
+	sys.Remove(customers, a.ID)
+	if got := sys.Tombstones(customers); len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("tombstones = %v, want [%s]", got, a.ID)
+	}
+	if got := sys.Records(customers); len(got) != 1 || got[0].ID != b.ID {
+		t.Fatalf("live records = %v", got)
+	}
+}

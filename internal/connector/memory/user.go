@@ -71,6 +71,21 @@ func (s *System) Records(datatype string) []connector.Record {
 	return out
 }
 
+// Tombstones returns the ids of the deleted records of a datatype, in id
+// order.
+func (s *System) Tombstones(datatype string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.table(datatype)
+	var out []string
+	for _, id := range t.ids {
+		if t.records[id].deleted {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Count returns the number of live records of a datatype.
 func (s *System) Count(datatype string) int {
 	s.mu.Lock()
