@@ -1,0 +1,146 @@
+package rest_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/connectortest"
+	"github.com/concordsync/concord/internal/connector/rest"
+)
+
+// TestExampleConfigs keeps the example configurations valid: they parse
+// as configuration files, and their REST settings open.
+func TestExampleConfigs(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"webshop.yaml", "erp.yaml"} {
+		cfg := readConfig(t, name)
+		for sys, s := range cfg.Systems {
+			if s.Kind != rest.Kind {
+				t.Errorf("%s: system %s is of kind %q", name, sys, s.Kind)
+				continue
+			}
+			if _, err := rest.ParseSettings(sys, s.Settings, lookupEnv); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		if _, err := config.ParseWith(name, mustRead(t, name), config.Options{Kinds: []string{rest.Kind}}); err != nil {
+			t.Errorf("%s with the rest kind only: %v", name, err)
+		}
+	}
+}
+
+// appendText changes a text field by one character.
+func appendText(field string) func(f connector.Fields) connector.Fields {
+	return func(f connector.Fields) connector.Fields {
+		s, _ := f[field].(string)
+		return connector.Fields{field: s + "+"}
+	}
+}
+
+// shopHarness runs the suite against a webshop datatype configured by
+// testdata/webshop.yaml. Every Open starts a shop of its own.
+func shopHarness(datatype string, newFields func(i int) connector.Fields, change func(connector.Fields) connector.Fields) connectortest.Harness {
+	var s *shop
+	var c *clock
+	return connectortest.Harness{
+		Open: func(t *testing.T) connector.Connector {
+			c = newClock()
+			s = newShop(t, c)
+			return open(t, "webshop", readConfig(t, "webshop.yaml").Systems["webshop"].Settings, s.front)
+		},
+		Datatype:  datatype,
+		NewFields: newFields,
+		Change:    change,
+		UserEdit: func(t *testing.T, id string, fields connector.Fields) {
+			n, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				t.Fatalf("id %q: %v", id, err)
+			}
+			if _, err := s.srv.Edit(datatype, n, fields); err != nil {
+				t.Fatalf("edit %s %s: %v", datatype, id, err)
+			}
+		},
+		Tick:                  func(t *testing.T) { c.Advance(2 * time.Second) },
+		CanDelete:             true,
+		ChecksIfMatch:         true, // if_match: read
+		IncrementalTombstones: true,
+		MissingID:             "987654321",
+	}
+}
+
+func TestConformanceWebshopCustomers(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, shopHarness("customers", func(i int) connector.Fields {
+		return connector.Fields{"type": "company", "company_name": fmt.Sprintf("Company %d", i), "email": fmt.Sprintf("c%d@shop.test", i),
+			"billing_address": map[string]any{"address_1": fmt.Sprintf("Markt %d", i), "address_2": "", "postcode": "2611 GP", "city": "Delft", "state": "", "country": "NL"}}
+	}, appendText("company_name")))
+}
+
+func TestConformanceWebshopProducts(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, shopHarness("products", func(i int) connector.Fields {
+		return connector.Fields{"sku": fmt.Sprintf("SKU-%04d", i), "name": fmt.Sprintf("Mug %d", i), "price": fmt.Sprintf("%d.50", i%90+1), "active": true}
+	}, appendText("name")))
+}
+
+// erpHarness runs the suite against an ERP datatype configured by
+// testdata/erp.yaml. Every Open starts an ERP of its own; prepare adds
+// what the datatype's records refer to.
+func erpHarness(datatype string, prepare func(l *ledger), newFields func(i int) connector.Fields, change func(connector.Fields) connector.Fields) connectortest.Harness {
+	var l *ledger
+	var c *clock
+	return connectortest.Harness{
+		Open: func(t *testing.T) connector.Connector {
+			c = newClock()
+			l = newERP(t, c)
+			if prepare != nil {
+				prepare(l)
+			}
+			return open(t, "erp", readConfig(t, "erp.yaml").Systems["erp"].Settings, l.front)
+		},
+		Datatype:  datatype,
+		NewFields: newFields,
+		Change:    change,
+		UserEdit: func(t *testing.T, id string, fields connector.Fields) {
+			if _, err := l.srv.Edit(datatype, id, fields); err != nil {
+				t.Fatalf("edit %s %s: %v", datatype, id, err)
+			}
+		},
+		Tick:                  func(t *testing.T) { c.Advance(2 * time.Second) },
+		CanDelete:             true,
+		ChecksIfMatch:         true, // full updates read the record first
+		IncrementalTombstones: true,
+		MissingID:             "00000000-0000-4000-8000-000000000000",
+	}
+}
+
+func TestConformanceERPCustomers(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, erpHarness("customers", nil, func(i int) connector.Fields {
+		return connector.Fields{"code": fmt.Sprintf("T%05d", i), "name": fmt.Sprintf("Customer %d", i), "email": fmt.Sprintf("c%d@erp.test", i)}
+	}, appendText("name")))
+}
+
+func TestConformanceERPContacts(t *testing.T) {
+	t.Parallel()
+	var customer string
+	connectortest.Run(t, erpHarness("contacts", func(l *ledger) {
+		customer = l.put("customers", map[string]any{"name": "Acme"})["id"].(string)
+	}, func(i int) connector.Fields {
+		return connector.Fields{"customer_id": customer, "first_name": "Ann", "last_name": fmt.Sprintf("Lee %d", i), "email": fmt.Sprintf("ann%d@acme.test", i)}
+	}, appendText("job_title")))
+}
+
+func TestConformanceERPProducts(t *testing.T) {
+	t.Parallel()
+	connectortest.Run(t, erpHarness("products", nil, func(i int) connector.Fields {
+		return connector.Fields{"item_number": fmt.Sprintf("ITEM-%04d", i), "name": fmt.Sprintf("Widget %d", i), "price": float64(i) + 0.25}
+	}, func(f connector.Fields) connector.Fields {
+		p, _ := f["price"].(float64)
+		return connector.Fields{"price": p + 1}
+	}))
+}
