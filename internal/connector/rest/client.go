@@ -99,7 +99,9 @@ func idempotent(method string) bool {
 
 // do makes one call, with retries, and returns its 2xx answer.
 func (c *client) do(ctx context.Context, cl call) (*answer, error) {
-	where := func() string { return fmt.Sprintf("system %q, datatype %q: %s %s", c.system, cl.datatype, cl.method, cl.url) }
+	where := func() string {
+		return fmt.Sprintf("system %q, datatype %q: %s %s", c.system, cl.datatype, cl.method, cl.url)
+	}
 	renewed := false
 	var waited time.Duration // waiting out 429s within this call
 	for attempt := 1; ; attempt++ {

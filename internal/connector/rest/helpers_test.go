@@ -86,7 +86,7 @@ type front struct {
 	clock *clock
 
 	mu       sync.Mutex
-	faults   []fault             // answers for the next calls, in order
+	faults   []fault // answers for the next calls, in order
 	replace  func(*http.Request) (status int, contentType, body string, ok bool)
 	statuses map[int]int         // answers by status
 	methods  map[string]int      // calls that reached the sandbox, by method
@@ -136,6 +136,11 @@ func (f *front) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sw := &statusWriter{ResponseWriter: w}
+	if os.Getenv("RESTDEBUG") != "" && r.Method != http.MethodGet {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		f.t.Logf("%s %s %s", r.Method, r.URL, b)
+	}
 	f.h.ServeHTTP(sw, r)
 	f.mu.Lock()
 	f.statuses[sw.status]++
