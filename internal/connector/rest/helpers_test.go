@@ -86,7 +86,9 @@ type front struct {
 	clock *clock
 
 	mu       sync.Mutex
+	calls    int     // calls received
 	faults   []fault // answers for the next calls, in order
+	rule     func(r *http.Request, call int) *fault
 	replace  func(*http.Request) (status int, contentType, body string, ok bool)
 	statuses map[int]int         // answers by status
 	methods  map[string]int      // calls that reached the sandbox, by method
@@ -94,10 +96,12 @@ type front struct {
 	retries  map[string][]string // calls by method and path, for the doubles check
 }
 
-// fault is one scripted answer: a status with a Retry-After.
+// fault is one scripted answer: a status with a Retry-After, or (lose) the
+// call carried out and its answer lost.
 type fault struct {
 	status     int
 	retryAfter string
+	lose       bool
 }
 
 func newFront(t testing.TB, h http.Handler, c *clock) *front {
@@ -110,14 +114,28 @@ func newFront(t testing.TB, h http.Handler, c *clock) *front {
 func (f *front) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Date", f.clock.Now().UTC().Format(http.TimeFormat))
 	f.mu.Lock()
+	f.calls++
 	var ft *fault
-	if len(f.faults) > 0 {
+	switch {
+	case len(f.faults) > 0:
 		ft = &f.faults[0]
 		f.faults = f.faults[1:]
+	case f.rule != nil:
+		ft = f.rule(r, f.calls)
+	}
+	if ft != nil {
 		f.faulted[ft.status]++
 	}
 	replace := f.replace
 	f.mu.Unlock()
+	if ft != nil && ft.lose {
+		// Carried out, but the answer never arrives.
+		f.h.ServeHTTP(httptest.NewRecorder(), r)
+		f.mu.Lock()
+		f.methods[r.Method]++
+		f.mu.Unlock()
+		panic(http.ErrAbortHandler)
+	}
 	if ft != nil {
 		if ft.retryAfter != "" {
 			w.Header().Set("Retry-After", ft.retryAfter)
@@ -172,6 +190,36 @@ func (f *front) fail(faults ...fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults = append(f.faults, faults...)
+}
+
+// answerWith makes the front answer the calls replace takes instead of
+// the system.
+func (f *front) answerWith(replace func(*http.Request) (status int, contentType, body string, ok bool)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replace = replace
+}
+
+// faultBy makes the calls rule returns a fault for fail (call counts the
+// calls the front received, this one included).
+func (f *front) faultBy(rule func(r *http.Request, call int) *fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rule = rule
+}
+
+// madeFaults returns the faults the front made, by status (0: lost answers).
+func (f *front) madeFaults() map[int]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.faulted)
+}
+
+// answered returns the sandbox's own answers, by status.
+func (f *front) answered() map[int]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.statuses)
 }
 
 // pending is how many scripted faults are still to come.
