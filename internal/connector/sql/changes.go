@@ -265,7 +265,7 @@ func (c *Conn) listChanges(ctx context.Context, dt *datatype, cursor string, tok
 			ids = append(ids, ch.id)
 		}
 	}
-	found, err := c.rowsByID(ctx, dt, ids)
+	found, err := c.rowsByID(ctx, dt, ids, tok.Start)
 	if err != nil {
 		return connector.Page{}, err
 	}
@@ -291,7 +291,7 @@ func (c *Conn) listChanges(ctx context.Context, dt *datatype, cursor string, tok
 }
 
 // rowsByID reads rows of the read view by id.
-func (c *Conn) rowsByID(ctx context.Context, dt *datatype, ids []string) (map[string]row, error) {
+func (c *Conn) rowsByID(ctx context.Context, dt *datatype, ids []string, start time.Time) (map[string]row, error) {
 	out := make(map[string]row, len(ids))
 	a := &args{d: c.d}
 	var marks []string
@@ -308,6 +308,7 @@ func (c *Conn) rowsByID(ctx context.Context, dt *datatype, ids []string) (map[st
 	if err != nil {
 		return nil, err
 	}
+	c.dated(dt, rows, start)
 	for _, r := range rows {
 		out[r.rec.ID] = r
 	}

@@ -304,7 +304,9 @@ func propertyType(c *column) string {
 // row is one scanned row.
 type row struct {
 	rec     connector.Record
-	updated any // the updated value to continue a keyset from
+	updated any       // the updated value to continue a keyset from
+	at      time.Time // the updated value as a time, as stored
+	coarse  bool      // the stored time has whole seconds only (SQLite text)
 }
 
 // queryer is a *sql.DB or *sql.Tx.
@@ -345,11 +347,14 @@ func (c *Conn) scan(ctx context.Context, q queryer, dt *datatype, query string, 
 		if dt.updated != nil {
 			r.updated = vals[i]
 			if t, ok := timeOf(vals[i]); ok {
-				r.rec.Modified = t.UTC()
+				r.at = t.UTC()
+				r.rec.Modified = r.at
 			}
 			i++
 			if c.d.driver == DriverSQLite {
 				r.updated = bytesToString(vals[i])
+				s, _ := r.updated.(string)
+				r.coarse = !strings.Contains(s, ".")
 				i++
 			}
 		}
@@ -371,6 +376,44 @@ func (c *Conn) scan(ctx context.Context, q queryer, dt *datatype, query string, 
 		return nil, c.classify(err)
 	}
 	return out, nil
+}
+
+// dated sets each row's Modified from its updated value as the latest
+// instant the value can stand for (a column that keeps whole seconds
+// rounds or truncates the time of the write by up to a second), but never
+// after start, the database's time when the listing began: a row read
+// then was written before it. Dated so, a change in the database is not
+// taken for older than a change made elsewhere in the same second.
+func (c *Conn) dated(dt *datatype, rows []row, start time.Time) {
+	if dt.updated == nil {
+		return
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.at.IsZero() {
+			continue
+		}
+		m := r.at
+		if dt.updated.precision < 3 || r.coarse {
+			m = m.Add(precisionUnit(dt.updated.precision, r.coarse))
+		}
+		if m.After(start) {
+			m = start
+		}
+		r.rec.Modified = m
+	}
+}
+
+// precisionUnit is the step of a timestamp with that many fractional digits.
+func precisionUnit(digits int, coarse bool) time.Duration {
+	if coarse {
+		return time.Second
+	}
+	unit := time.Second
+	for range max(0, min(9, digits)) {
+		unit /= 10
+	}
+	return unit
 }
 
 func bytesToString(v any) any {

@@ -110,6 +110,7 @@ func (c *Conn) listFull(ctx context.Context, dt *datatype, tok pageToken, first 
 	if err != nil {
 		return connector.Page{}, err
 	}
+	c.dated(dt, rows, tok.Start)
 	if dt.updated == nil && dt.changes != nil {
 		if err := c.fillChangedAt(ctx, dt, rows); err != nil {
 			return connector.Page{}, err
@@ -173,11 +174,12 @@ func (c *Conn) listUpdated(ctx context.Context, dt *datatype, cursor string, tok
 	if err != nil {
 		return connector.Page{}, err
 	}
+	c.dated(dt, rows, tok.Start)
 	p := connector.Page{Records: records(rows), Cursor: updatedCursor(tok.Start)}
 	if len(rows) == c.cfg.PageSize {
 		last := rows[len(rows)-1]
-		if last.rec.Modified.Before(tok.Start) {
-			p.Cursor = updatedCursor(last.rec.Modified)
+		if last.at.Before(tok.Start) {
+			p.Cursor = updatedCursor(last.at)
 		}
 		tok.ID = last.rec.ID
 		if tok.Updated, err = c.updatedToken(last.updated); err != nil {
