@@ -286,8 +286,12 @@ func errorMessage(cfg *Config, body []byte) string {
 			detail = "field " + s
 			return true
 		}
+		v = without(v, msg)
+		if v == nil {
+			return false
+		}
 		j, err := encodeJSON(v)
-		if err != nil || string(j) == "{}" || string(j) == "[]" {
+		if err != nil {
 			return false
 		}
 		detail = string(j)
@@ -312,6 +316,43 @@ func errorMessage(cfg *Config, body []byte) string {
 		return detail
 	}
 	return msg + " (" + detail + ")"
+}
+
+// without is v without the members that repeat msg, nil when nothing else
+// is left: details that only say the message again are not shown.
+func without(v any, msg string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if s, ok := e.(string); ok && s == msg {
+				continue
+			}
+			if e = without(e, msg); e != nil {
+				out[k] = e
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, e := range x {
+			if e = without(e, msg); e != nil {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case string:
+		if x == msg || x == "" {
+			return nil
+		}
+	}
+	return v
 }
 
 // shown is the start of a body, for an error message.

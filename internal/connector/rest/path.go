@@ -42,8 +42,9 @@ func parsePath(text, setting string) (fieldPath, error) {
 // isRoot reports whether the path is the document itself.
 func (p fieldPath) isRoot() bool { return len(p.segs) == 0 }
 
-// set reports whether a path was configured.
-func (p fieldPath) set() bool { return p.text != "" || p.setting != "" }
+// set reports whether a path was configured ("." counts: the document
+// itself).
+func (p fieldPath) set() bool { return p.text != "" }
 
 // String is the path as configured, quoted, with the setting it came from.
 func (p fieldPath) String() string {

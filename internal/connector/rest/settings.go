@@ -215,17 +215,22 @@ func (n node) get(key string) (any, string, bool) {
 	return nil, n.ownPath + "." + key, false
 }
 
-// only reports the keys that are not among allowed.
-func (n node) only(allowed []string, hint string) {
+// only reports the keys that are not among allowed. variant says that
+// hint names one variant of a block (a paging style, an auth type), whose
+// other variants take other keys.
+func (n node) only(allowed []string, hint string, variant bool) {
 	for _, side := range []struct {
 		m    map[string]any
 		path string
 	}{{n.own, n.ownPath}, {n.def, n.defPath}} {
 		for _, k := range slices.Sorted(mapKeys(side.m)) {
 			if !slices.Contains(allowed, k) {
-				if len(allowed) == 0 {
-					n.p.fail(side.path+"."+k, "unknown setting: %s takes no other settings", hint)
-				} else {
+				switch {
+				case variant:
+					n.p.fail(side.path+"."+k, "not a setting of %s (it takes %s)", hint, strings.Join(allowed, ", "))
+				case len(allowed) == 0:
+					n.p.fail(side.path+"."+k, "unknown setting: %s takes none", hint)
+				default:
 					n.p.fail(side.path+"."+k, "unknown setting (%s takes %s)", hint, strings.Join(allowed, ", "))
 				}
 			}
@@ -424,7 +429,7 @@ func wholeNumber(v any) (int, bool) {
 
 func (p *parser) config(settings map[string]any) *Config {
 	top := node{p: p, own: settings, ownPath: "settings"}
-	top.only(topKeys, "settings")
+	top.only(topKeys, "settings", false)
 	cfg := &Config{Headers: map[string]string{}, Datatypes: map[string]*Datatype{}}
 
 	base := top.str("base_url", "")
@@ -503,7 +508,7 @@ func (p *parser) auth(top node) Auth {
 	if a.Type == "" {
 		return a
 	}
-	n.only(append([]string{"type"}, authKeys[a.Type]...), "auth of type "+a.Type)
+	n.only(append([]string{"type"}, authKeys[a.Type]...), "auth of type "+a.Type, true)
 	switch a.Type {
 	case AuthBearer:
 		a.Token = n.secret("token", true)
@@ -556,7 +561,7 @@ func (p *parser) checkPath(setting, path, datatype string, needID bool) string {
 
 func (p *parser) datatype(name string, own, defaults map[string]any) *Datatype {
 	n := node{p: p, own: own, def: defaults, ownPath: "settings.datatypes." + name, defPath: "settings.defaults"}
-	n.only(datatypeKeys, "a datatype")
+	n.only(datatypeKeys, "a datatype", false)
 	d := &Datatype{Name: name}
 	d.IDField = n.path("id_field", "id")
 	if d.IDField.isRoot() {
@@ -599,7 +604,7 @@ func (p *parser) datatype(name string, own, defaults map[string]any) *Datatype {
 	}
 
 	list, _ := n.child("list", "")
-	list.only(listKeys, "list")
+	list.only(listKeys, "list", false)
 	d.ListPath = p.checkPath(list.ownPath+".path", list.str("path", "/{datatype}"), name, false)
 	d.Records = list.path("records", "")
 	d.ListQuery = url.Values{}
@@ -640,7 +645,7 @@ func (p *parser) paging(dt node, name string) Paging {
 		}
 	})
 	pg := Paging{Style: n.enum("style", PageNone, styles...)}
-	n.only(append([]string{"style"}, pagingKeys[pg.Style]...), "paging style "+pg.Style)
+	n.only(append([]string{"style"}, pagingKeys[pg.Style]...), "paging style "+pg.Style, true)
 	pg.SizeParam = n.str("size_param", "")
 	pg.Size = n.num("size", 0, 1, 100_000)
 	switch pg.Style {
@@ -697,7 +702,7 @@ func (p *parser) changes(dt node, d *Datatype) Changes {
 	if ch.Style == "" {
 		return Changes{Style: ChangesNone}
 	}
-	n.only(append([]string{"style"}, changesKeys[ch.Style]...), "changes style "+ch.Style)
+	n.only(append([]string{"style"}, changesKeys[ch.Style]...), "changes style "+ch.Style, true)
 	switch ch.Style {
 	case ChangesUpdatedSince:
 		ch.Param = n.str("param", "")
@@ -742,7 +747,7 @@ func (p *parser) op(dt node, kind, datatype, listPath, method string) *Op {
 	if state == off {
 		return nil
 	}
-	n.only(opKeys[kind], kind)
+	n.only(opKeys[kind], kind, false)
 	o := &Op{Method: strings.ToUpper(n.str("method", method)), IfMatch: "none"}
 	allowed := map[string][]string{
 		"get":    {http.MethodGet, http.MethodPost},
