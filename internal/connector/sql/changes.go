@@ -29,9 +29,10 @@ type changeTable struct {
 // function (PostgreSQL cuts names at 63 bytes).
 const maxTriggerName = 60
 
-// changeTable checks (or, with create: true, makes) a datatype's change
-// table and its triggers.
-func (c *Conn) changeTable(ctx context.Context, cat *catalog, dt *datatype, tbl *table) (*changeTable, error) {
+// changeTable checks a datatype's change table. One that is missing is
+// made (with create: true) by ensureChangeTable, once every datatype of the
+// system checked out: an open that fails changes nothing.
+func (c *Conn) changeTable(ctx context.Context, cat *catalog, dt *datatype) (*changeTable, error) {
 	cfg := dt.cfg.ChangeTable
 	path := "datatypes." + dt.name + ".change_table"
 	ct := &changeTable{name: c.d.qualified(c.cfg.Schema, cfg.Name), plain: cfg.Name, atText: c.d.driver == DriverSQLite}
@@ -45,33 +46,47 @@ func (c *Conn) changeTable(ctx context.Context, cat *catalog, dt *datatype, tbl 
 	if existing == nil && !cfg.Create {
 		return nil, fmt.Errorf("setting %s: there is no change table %q; set change_table: {create: true} to let the connector create it and its triggers, or create it as docs/adr/0011-sql-connector.md shows", path, cfg.Name)
 	}
-	if cfg.Create {
-		if err := c.createChangeTable(ctx, ct, tbl, dt.id); err != nil {
-			return nil, fmt.Errorf("setting %s: create change table %q and its triggers: %w", path, cfg.Name, c.classify(err))
-		}
-		if existing, err = cat.table(ctx, cfg.Name); err != nil {
-			return nil, c.classify(err)
-		}
-	}
-	for _, col := range []string{"seq", "row_id", "changed_at"} {
-		if existing == nil || existing.by[col] == nil {
-			have := ""
-			if existing != nil {
-				have = existing.names()
-			}
-			return nil, fmt.Errorf("setting %s: change table %q has no column %q (it has: %s); it needs seq, row_id and changed_at", path, cfg.Name, col, have)
+	if existing != nil {
+		if err := checkChangeColumns(path, existing); err != nil {
+			return nil, err
 		}
 	}
 	return ct, nil
 }
 
+func checkChangeColumns(path string, t *table) error {
+	for _, col := range []string{"seq", "row_id", "changed_at"} {
+		if t.by[col] == nil {
+			return fmt.Errorf("setting %s: change table %q has no column %q (it has: %s); it needs seq, row_id and changed_at", path, t.name, col, t.names())
+		}
+	}
+	return nil
+}
+
+// ensureChangeTable makes a change table and its triggers where they are
+// missing (change_table: {create: true}).
+func (c *Conn) ensureChangeTable(ctx context.Context, cat *catalog, dt *datatype) error {
+	path := "datatypes." + dt.name + ".change_table"
+	if err := c.createChangeTable(ctx, dt.changes, dt.cfg.Table, dt.id); err != nil {
+		return fmt.Errorf("setting %s: create change table %q and its triggers: %w", path, dt.changes.plain, c.classify(err))
+	}
+	t, err := cat.table(ctx, dt.changes.plain)
+	if err != nil {
+		return c.classify(err)
+	}
+	if t == nil {
+		return fmt.Errorf("setting %s: change table %q was created but cannot be read", path, dt.changes.plain)
+	}
+	return checkChangeColumns(path, t)
+}
+
 // createChangeTable makes the change table and the triggers that fill it,
 // where they are missing.
-func (c *Conn) createChangeTable(ctx context.Context, ct *changeTable, tbl *table, id *column) error {
+func (c *Conn) createChangeTable(ctx context.Context, ct *changeTable, table string, id *column) error {
 	q := c.d.quote
 	name := ct.plain
 	trg := func(suffix string) string { return c.d.qualified(c.cfg.Schema, name+suffix) }
-	target := c.d.qualified(c.cfg.Schema, tbl.name)
+	target := c.d.qualified(c.cfg.Schema, table)
 	var stmts []string
 	switch c.d.driver {
 	case DriverPostgres:
@@ -95,7 +110,7 @@ END $concord$`,
 		if err := c.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
 			JOIN pg_namespace n ON n.oid = r.relnamespace
 			WHERE t.tgname = $1 AND r.relname = $2 AND n.nspname = COALESCE(NULLIF($3, ''), current_schema()))`,
-			name+"_trg", tbl.name, c.cfg.Schema).Scan(&exists); err != nil {
+			name+"_trg", table, c.cfg.Schema).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
@@ -109,7 +124,7 @@ END $concord$`,
 				INDEX ` + q(name+"_at") + ` (changed_at), INDEX ` + q(name+"_row") + ` (row_id))`,
 		}
 		rows, err := c.db.QueryContext(ctx, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS
-			WHERE TRIGGER_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ?`, c.cfg.Schema, tbl.name)
+			WHERE TRIGGER_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ?`, c.cfg.Schema, table)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ func TestConformance(t *testing.T) {
 			t.Parallel()
 			for _, dt := range []string{"customers", "orders", "order_lines"} {
 				t.Run(dt, func(t *testing.T) {
+					t.Parallel()
 					s := newShop(t, b)
 					connectortest.Run(t, s.harness(dt))
 				})

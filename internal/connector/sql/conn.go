@@ -91,6 +91,14 @@ func New(ctx context.Context, system string, cfg Config) (*Conn, error) {
 		db.Close()
 		return nil, fmt.Errorf("system %q (kind sql): %w", system, errors.Join(problems...))
 	}
+	for _, name := range c.names {
+		if dt := c.dts[name]; dt.changes != nil && dt.cfg.ChangeTable.Create {
+			if err := c.ensureChangeTable(ctx, cat, dt); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("system %q (kind sql): datatype %q: %w", system, name, err)
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -228,7 +236,7 @@ func (c *Conn) resolve(ctx context.Context, cat *catalog, cfg *DatatypeConfig) (
 		}
 	}
 	if cfg.ChangeTable != nil {
-		if dt.changes, err = c.changeTable(ctx, cat, dt, tbl); err != nil {
+		if dt.changes, err = c.changeTable(ctx, cat, dt); err != nil {
 			return nil, err
 		}
 	}

@@ -221,7 +221,8 @@ func mariaDBReturning(version string) (mariadb, returning bool) {
 
 // sqliteDSN makes a modernc SQLite connection string of a path or file:
 // URI: relative paths against the configuration's folder, a busy timeout so
-// that another writer makes us wait instead of fail, and write transactions
+// that another writer makes us wait instead of fail, foreign keys checked,
+// and write transactions
 // that take the write lock at BEGIN (so an ifMatch check and its update see
 // the same row).
 func sqliteDSN(ctx context.Context, dsn string) (string, error) {
@@ -243,6 +244,11 @@ func sqliteDSN(ctx context.Context, dsn string) (string, error) {
 	pragmas := strings.Join(q["_pragma"], ",")
 	if !strings.Contains(pragmas, "busy_timeout") {
 		q.Add("_pragma", "busy_timeout(10000)")
+	}
+	if !strings.Contains(pragmas, "foreign_keys") {
+		// SQLite checks foreign keys only where a connection asks it to;
+		// the connector does not write rows that break the schema's.
+		q.Add("_pragma", "foreign_keys(1)")
 	}
 	if q.Get("_txlock") == "" {
 		q.Set("_txlock", "immediate")

@@ -90,8 +90,10 @@ func newShop(t *testing.T, backend string) *shop {
 	switch backend {
 	case "sqlite":
 		s.driver = DriverSQLite
-		s.dsn = t.TempDir() + "/shop.db"
-		db, err := sql.Open("sqlite", "file:"+s.dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+		path := t.TempDir() + "/shop.db"
+		// WAL with synchronous NORMAL: commits do not wait for the disk.
+		s.dsn = "file:" + path + "?_pragma=synchronous(NORMAL)"
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 		if err != nil {
 			t.Fatal(err)
 		}
