@@ -398,7 +398,7 @@ func TestValuesPassThroughUnchanged(t *testing.T) {
 	a.items = append(a.items, map[string]any{
 		"id": json.Number("12345678901234567890"), "updated_at": "2024-01-02T09:00:00Z",
 		"name": "Order", "amount": "12.50", "rate": json.Number("0.12345678901234567890"), "qty": json.Number("12.50"),
-		"lines": []any{map[string]any{"sku": "A", "qty": json.Number("2"), "price": json.Number("1.1")}},
+		"lines":   []any{map[string]any{"sku": "A", "qty": json.Number("2"), "price": json.Number("1.1")}},
 		"address": map[string]any{"city": "Delft", "geo": map[string]any{"lat": json.Number("52.0116")}},
 	})
 	a.versions["12345678901234567890"] = 1
@@ -528,8 +528,6 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("a second Describe called the shop again: %v, then %v", calls, again)
 	}
 }
-
-
 
 // A write the system refuses is ErrRejected with the system's own message
 // and the field it names, in either sandbox's dialect.

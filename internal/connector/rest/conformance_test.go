@@ -33,6 +33,20 @@ func TestExampleConfigs(t *testing.T) {
 	}
 }
 
+// The suite runs on the example configurations with one change: pages of
+// 40 records instead of 100 or 200, so that its listings cross several page
+// boundaries with a hundred records (fast, also under -race).
+const (
+	conformancePageSize = 40
+	conformanceRecords  = 100
+)
+
+func smallPages(t *testing.T, file, system string) map[string]any {
+	s := settingsOf(readConfig(t, file), system)
+	dig(s, "defaults.paging")["size"] = conformancePageSize
+	return s
+}
+
 // appendText changes a text field by one character.
 func appendText(field string) func(f connector.Fields) connector.Fields {
 	return func(f connector.Fields) connector.Fields {
@@ -50,7 +64,7 @@ func shopHarness(datatype string, newFields func(i int) connector.Fields, change
 		Open: func(t *testing.T) connector.Connector {
 			c = newClock()
 			s = newShop(t, c)
-			return open(t, "webshop", readConfig(t, "webshop.yaml").Systems["webshop"].Settings, s.front)
+			return open(t, "webshop", smallPages(t, "webshop.yaml", "webshop"), s.front)
 		},
 		Datatype:  datatype,
 		NewFields: newFields,
@@ -69,6 +83,7 @@ func shopHarness(datatype string, newFields func(i int) connector.Fields, change
 		ChecksIfMatch:         true, // if_match: read
 		IncrementalTombstones: true,
 		MissingID:             "987654321",
+		Records:               conformanceRecords,
 	}
 }
 
@@ -100,7 +115,7 @@ func erpHarness(datatype string, prepare func(l *ledger), newFields func(i int) 
 			if prepare != nil {
 				prepare(l)
 			}
-			return open(t, "erp", readConfig(t, "erp.yaml").Systems["erp"].Settings, l.front)
+			return open(t, "erp", smallPages(t, "erp.yaml", "erp"), l.front)
 		},
 		Datatype:  datatype,
 		NewFields: newFields,
@@ -115,6 +130,7 @@ func erpHarness(datatype string, prepare func(l *ledger), newFields func(i int) 
 		ChecksIfMatch:         true, // full updates read the record first
 		IncrementalTombstones: true,
 		MissingID:             "00000000-0000-4000-8000-000000000000",
+		Records:               conformanceRecords,
 	}
 }
 
