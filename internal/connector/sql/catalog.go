@@ -113,9 +113,9 @@ func (c *catalog) table(ctx context.Context, name string) (*table, error) {
 			col.dbType = colType
 			col.kind = mysqlKind(strings.ToLower(dataType), strings.ToLower(colType))
 			col.autoInc = strings.Contains(strings.ToLower(extra), "auto_increment")
-			// MariaDB spells "no default" as NULL; with RETURNING a default
-			// such as uuid() gives the key too.
-			col.generated = col.autoInc || (c.d.returning && def != "" && !strings.EqualFold(def, "NULL"))
+			// MariaDB spells "no default" as NULL. A default such as uuid()
+			// gives a key that only RETURNING can tell (checked at open).
+			col.generated = col.autoInc || (def != "" && !strings.EqualFold(def, "NULL"))
 		default:
 			var declared, def string
 			var pk, pks int
