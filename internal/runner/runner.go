@@ -28,6 +28,8 @@ import (
 	// through the runner (the CLI, the demo, tests) knows every kind.
 	_ "github.com/concordsync/concord/internal/connector/exactonline"
 	_ "github.com/concordsync/concord/internal/connector/memory"
+	_ "github.com/concordsync/concord/internal/connector/rest"
+	_ "github.com/concordsync/concord/internal/connector/sql"
 	_ "github.com/concordsync/concord/internal/connector/webcrm"
 )
 
