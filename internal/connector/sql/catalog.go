@@ -14,7 +14,7 @@ type kind int
 const (
 	kText      kind = iota // string
 	kInteger               // int64
-	kDecimal               // json.Number with the database's exact digits
+	kDecimal               // float64 where exact, else json.Number with the database's digits
 	kFloat                 // float64
 	kBool                  // bool
 	kTimestamp             // RFC 3339 text in UTC

@@ -287,10 +287,14 @@ func TestValues(t *testing.T) {
 		in   any
 		want any
 	}{
-		{"12.50", json.Number("12.50")},
-		{[]byte("0.10"), json.Number("0.10")},
-		{12.5, json.Number("12.5")}, // SQLite keeps REAL
-		{int64(3), json.Number("3")},
+		{"12.50", 12.5},
+		{[]byte("0.10"), 0.1},
+		{"-0.30", -0.3},
+		{"007", 7.0},
+		{"99999999999999.99", json.Number("99999999999999.99")}, // 16 digits: more than a float64 holds
+		{"1234567890.1234567891", json.Number("1234567890.1234567891")},
+		{12.5, 12.5}, // SQLite keeps REAL
+		{int64(3), 3.0},
 		{nil, nil},
 	} {
 		if got, _ := present(d, c.in); got != c.want {

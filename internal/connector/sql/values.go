@@ -52,12 +52,15 @@ func present(c *column, v any) (any, error) {
 		case string:
 			s := strings.TrimSpace(x)
 			if decimalText.MatchString(s) {
-				return json.Number(s), nil
+				return decimalValue(s), nil
 			}
 			return x, nil
 		case float64:
-			return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), nil
+			return x, nil // SQLite keeps REAL
 		case int64:
+			if x > -1<<53 && x < 1<<53 {
+				return float64(x), nil
+			}
 			return json.Number(strconv.FormatInt(x, 10)), nil
 		}
 	case kFloat:
@@ -101,6 +104,41 @@ func present(c *column, v any) (any, error) {
 		}
 	}
 	return text(v), nil
+}
+
+// decimalValue presents a decimal the database wrote: a float64 where the
+// float64 reads back as the same decimal (every amount of up to 15
+// significant digits: "12.50" is 12.5), else a json.Number holding the
+// database's digits. Both are numbers to the engine; neither loses a digit.
+func decimalValue(s string) any {
+	if strings.ContainsAny(s, "eE") {
+		return json.Number(s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || strconv.FormatFloat(f, 'f', -1, 64) != canonicalDecimal(s) {
+		return json.Number(s)
+	}
+	return f
+}
+
+// canonicalDecimal writes a decimal without a sign of +, leading zeros or
+// trailing fractional zeros, as strconv formats a float.
+func canonicalDecimal(s string) string {
+	s = strings.TrimPrefix(s, "+")
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	whole = strings.TrimLeft(whole, "0")
+	if whole == "" {
+		whole = "0"
+	}
+	if frac = strings.TrimRight(frac, "0"); frac != "" {
+		whole += "." + frac
+	}
+	if neg {
+		return "-" + whole
+	}
+	return whole
 }
 
 // decimalText is a decimal as databases write one.

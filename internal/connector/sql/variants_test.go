@@ -1,6 +1,7 @@
 package sqlconn
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -116,5 +117,41 @@ func TestInsertWithoutReturning(t *testing.T) {
 	_, err = conn.resolve(t.Context(), cat, cfg.Datatypes["notes"])
 	if err == nil || !strings.Contains(err.Error(), "not AUTO_INCREMENT") {
 		t.Fatalf("a uuid() default key without RETURNING: want an error at open, got %v", err)
+	}
+}
+
+// Decimals go back as they came: amounts as float64, wider values with
+// every digit.
+func TestDecimalsRoundTrip(t *testing.T) {
+	t.Parallel()
+	ddl := map[string]string{
+		"sqlite":   "CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount DECIMAL(30,10), updated_at DATETIME NOT NULL)",
+		"postgres": "CREATE TABLE ledger (id serial PRIMARY KEY, amount numeric(30,10), updated_at timestamptz NOT NULL)",
+		"mariadb":  "CREATE TABLE ledger (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(30,10), updated_at DATETIME(6) NOT NULL)",
+	}
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			s := newShop(t, b)
+			s.exec(ddl[b])
+			settings := s.settings(nil)
+			settings["datatypes"] = map[string]any{"ledger": map[string]any{"table": "ledger", "updated_column": "updated_at"}}
+			c := s.open(settings)
+			wide := "12345678901234567890.0123456789"
+			for _, in := range []any{12.5, json.Number(wide), "0.1"} {
+				r, err := c.Insert(t.Context(), "ledger", connector.Fields{"amount": in})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := r.Fields["amount"]
+				switch {
+				case in == 12.5 && got != 12.5,
+					in == "0.1" && got != 0.1:
+					t.Errorf("amount %#v came back as %#v", in, got)
+				case in == json.Number(wide) && b != "sqlite" && got != json.Number(wide):
+					t.Errorf("amount %s came back as %#v", wide, got)
+				}
+			}
+		})
 	}
 }
