@@ -216,13 +216,12 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 func classify(e *StatusError) error {
 	switch e.Status {
 	case http.StatusNotFound, http.StatusGone:
-		return fmt.Errorf("%w: %w", connector.ErrNotFound, e)
+		return fmt.Errorf("%w (%w)", e, connector.ErrNotFound)
 	case http.StatusPreconditionFailed:
-		e.Note = "the record changed since it was read"
-		return fmt.Errorf("%w: %w", connector.ErrConflict, e)
+		return fmt.Errorf("%w (%w)", e, connector.ErrConflict)
 	case http.StatusMethodNotAllowed:
 		e.Note = "the system does not take this method here; check the datatype's method settings"
-		return fmt.Errorf("%w: %w", connector.ErrNotSupported, e)
+		return fmt.Errorf("%w (%w)", e, connector.ErrNotSupported)
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// Not the record's fault: the engine retries, the user fixes settings.auth.
 		e.Note = "check settings.auth"
@@ -230,7 +229,7 @@ func classify(e *StatusError) error {
 	}
 	// 400, 409, 422 and the other 4xx: this record, as sent, will not do
 	// (a validation rule, a conflict with the system's state).
-	return fmt.Errorf("%w: %w", connector.ErrRejected, e)
+	return fmt.Errorf("%w (%w)", e, connector.ErrRejected)
 }
 
 // statusError reads what the system says in an error answer.

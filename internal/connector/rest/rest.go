@@ -337,7 +337,7 @@ func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector
 			return connector.Record{}, err
 		}
 		if ifMatch != "" && connector.Hash(cur.Fields) != ifMatch {
-			return connector.Record{}, fmt.Errorf("system %q, datatype %q: record %q changed since it was read: %w", c.system, datatype, id, connector.ErrConflict)
+			return connector.Record{}, fmt.Errorf("system %q, datatype %q: record %q is no longer the version the update was based on: %w", c.system, datatype, id, connector.ErrConflict)
 		}
 		if up.IfMatch == "etag" && etag != "" {
 			header.Set("If-Match", etag)
