@@ -563,3 +563,28 @@ func TestValidationErrorsCarryTheSystemsMessage(t *testing.T) {
 		t.Errorf("PUT to the shop: %v", err)
 	}
 }
+
+// A system that does not take the configured page parameter answers the
+// first page again and again: the listing stops with an error instead of
+// running for ever.
+func TestPageParameterTheSystemIgnores(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, "")
+	for i := range 7 {
+		a.add(map[string]any{"name": fmt.Sprintf("item %d", i)})
+	}
+	settings := a.settings(`{type: none}`)
+	dig(settings, "datatypes.paged.paging")["page_param"] = "p"
+	conn, err := rest.Open(context.Background(), "api", settings, rest.Options{Now: a.clock.Now, Sleep: a.clock.Sleep, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := conn.List(context.Background(), "paged", connector.ListRequest{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.List(context.Background(), "paged", connector.ListRequest{Full: true, PageToken: p.NextPageToken})
+	if err == nil || !strings.Contains(err.Error(), `expected the next page, found the previous one again (it starts with record "1"); does the system take page_param "p"?`) {
+		t.Fatalf("the second page: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ type pageToken struct {
 	Server int64  `json:"d,omitempty"` // the system's clock at the pass start (its Date header), unix s
 	Max    int64  `json:"m,omitempty"` // the greatest modified time read, unix ns
 	Any    bool   `json:"a,omitempty"` // Max holds a time
+	First  string `json:"f,omitempty"` // page and offset styles: the id of the previous page's first record
 }
 
 func (t pageToken) encode() string {
@@ -96,6 +97,7 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 		return connector.Page{}, fit("expected the records as a list at %s, found %s", d.Records, kindOf(v))
 	}
 	recs := make([]connector.Record, 0, len(list))
+	firstID := ""
 	for i, e := range list {
 		obj, isObj := e.(map[string]any)
 		if !isObj {
@@ -104,6 +106,9 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 		r, problem := c.decodeRecord(d, obj)
 		if problem != "" {
 			return connector.Page{}, fit("expected record %d of the page %s", i+1, problem)
+		}
+		if i == 0 {
+			firstID = r.ID
 		}
 		if !r.Modified.IsZero() && (!tok.Any || r.Modified.UnixNano() > tok.Max) {
 			tok.Max, tok.Any = r.Modified.UnixNano(), true
@@ -114,6 +119,13 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 		recs = append(recs, r)
 	}
 
+	if (d.Paging.Style == PageNumber || d.Paging.Style == PageOffset) && firstID != "" && firstID == tok.First {
+		// Records keep their place in these styles: a page that starts with
+		// the previous page's first record is that page again.
+		return connector.Page{}, fit("expected the next page, found the previous one again (it starts with record %q); does the system take %s?",
+			firstID, map[string]string{PageNumber: "page_param " + strconv.Quote(d.Paging.PageParam), PageOffset: "offset_param " + strconv.Quote(d.Paging.OffsetParam)}[d.Paging.Style])
+	}
+	tok.First = firstID
 	next, more, err := c.nextPage(d, doc, ans, target, tok, len(list), fit)
 	if err != nil {
 		return connector.Page{}, err
