@@ -740,10 +740,6 @@ func (c *Conn) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 // Close closes the database connections.
 func (c *Conn) Close() error { return c.db.Close() }
 
-// DB is the connector's database handle, for tests and tools of this
-// package's users that inspect the tables.
-func (c *Conn) DB() *sql.DB { return c.db }
-
 // now is the database's clock, in UTC.
 func (c *Conn) now(ctx context.Context) (time.Time, error) {
 	t, err := c.d.now(ctx, c.db)
