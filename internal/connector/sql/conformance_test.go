@@ -40,13 +40,13 @@ func TestConformance(t *testing.T) {
 // check of changes made during a listing would find nothing to check
 // (TestCommittedDuringListing covers what the overlap is for).
 func (s *shop) harness(datatype string) connectortest.Harness {
-	settings := s.settings(map[string]any{"page_size": 25, "overlap": "0s"})
+	settings := s.settings(map[string]any{"page_size": 15, "overlap": "0s"})
 	h := connectortest.Harness{
 		Open:          func(t *testing.T) connector.Connector { return s.open(settings) },
 		Datatype:      datatype,
 		CanDelete:     true,
 		ChecksIfMatch: true,
-		Records:       60,
+		Records:       45, // three pages and more
 		UserEdit: func(t *testing.T, id string, fields connector.Fields) {
 			var set []string
 			var args []any
