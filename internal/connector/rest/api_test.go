@@ -588,3 +588,19 @@ func TestPageParameterTheSystemIgnores(t *testing.T) {
 		t.Fatalf("the second page: %v", err)
 	}
 }
+
+// A list path the system does not have says which settings to check.
+func TestWrongListPath(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, "")
+	settings := a.settings(`{type: none}`)
+	dig(settings, "datatypes.paged.list")["path"] = "/pages"
+	conn, err := rest.Open(context.Background(), "api", settings, rest.Options{Now: a.clock.Now, Sleep: a.clock.Sleep, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.List(context.Background(), "paged", connector.ListRequest{})
+	if err == nil || !strings.Contains(err.Error(), `system "api", datatype "paged": GET `+a.ts.URL+`/v2/pages?page=1&size=3: 404 Not Found: no route /v2/pages (check settings.datatypes.paged: list.path, list.query, paging and changes)`) || errors.Is(err, connector.ErrNotFound) {
+		t.Fatalf("a wrong list path: %v", err)
+	}
+}

@@ -3,7 +3,6 @@ package rest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -211,17 +210,27 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 	}
 }
 
+// classed is an answer outside 2xx with its class (ErrRejected, …). Its
+// text is made when it is read, so that a caller may still add a note.
+type classed struct {
+	*StatusError
+	class error
+}
+
+func (e *classed) Error() string   { return e.StatusError.Error() + " (" + e.class.Error() + ")" }
+func (e *classed) Unwrap() []error { return []error{e.StatusError, e.class} }
+
 // classify wraps an answer outside 2xx (other than 429 and 5xx) in the
 // class the engine acts on.
 func classify(e *StatusError) error {
 	switch e.Status {
 	case http.StatusNotFound, http.StatusGone:
-		return fmt.Errorf("%w (%w)", e, connector.ErrNotFound)
+		return &classed{e, connector.ErrNotFound}
 	case http.StatusPreconditionFailed:
-		return fmt.Errorf("%w (%w)", e, connector.ErrConflict)
+		return &classed{e, connector.ErrConflict}
 	case http.StatusMethodNotAllowed:
 		e.Note = "the system does not take this method here; check the datatype's method settings"
-		return fmt.Errorf("%w (%w)", e, connector.ErrNotSupported)
+		return &classed{e, connector.ErrNotSupported}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// Not the record's fault: the engine retries, the user fixes settings.auth.
 		e.Note = "check settings.auth"
@@ -229,7 +238,7 @@ func classify(e *StatusError) error {
 	}
 	// 400, 409, 422 and the other 4xx: this record, as sent, will not do
 	// (a validation rule, a conflict with the system's state).
-	return fmt.Errorf("%w (%w)", e, connector.ErrRejected)
+	return &classed{e, connector.ErrRejected}
 }
 
 // statusError reads what the system says in an error answer.
@@ -459,10 +468,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// isStatus reports whether err is an answer with the given status.
-func isStatus(err error, status int) bool {
-	var se *StatusError
-	return errors.As(err, &se) && se.Status == status
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -67,11 +68,11 @@ func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequ
 	}
 	ans, err := c.c.do(ctx, call{datatype: datatype, method: http.MethodGet, url: target})
 	if err != nil {
-		if isStatus(err, http.StatusNotFound) || isStatus(err, http.StatusBadRequest) {
-			var se *StatusError
-			if asStatus(err, &se) {
-				se.Note = fmt.Sprintf("check settings.datatypes.%s: list.path, list.query, paging and changes", datatype)
-			}
+		var se *StatusError
+		if errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusBadRequest) {
+			// A listing names no record: these say the settings ask wrongly.
+			se.Note = fmt.Sprintf("check settings.datatypes.%s: list.path, list.query, paging and changes", datatype)
+			return connector.Page{}, se
 		}
 		return connector.Page{}, err
 	}

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -117,8 +116,6 @@ func (e *FitError) Error() string {
 	return fmt.Sprintf("system %q, datatype %q: %s %s answered %d %s, which does not fit the settings: %s",
 		e.System, e.Datatype, e.Method, e.URL, e.Status, http.StatusText(e.Status), e.Expected)
 }
-
-func asStatus(err error, se **StatusError) bool { return errors.As(err, se) }
 
 func (c *Conn) datatype(name string) (*Datatype, error) {
 	if d, ok := c.cfg.Datatypes[name]; ok {
