@@ -139,3 +139,18 @@ func TestLaterVersionOfTheSameRecordWinsATie(t *testing.T) {
 		t.Fatalf("another record's same-time value must go by the tie-break, got %v", g.Props)
 	}
 }
+
+// A system that keeps amounts as text ("12.50") is not written again
+// because the hub holds the number 12.5; a different amount still is.
+func TestDiffTakesAnAmountInTextForTheSameNumber(t *testing.T) {
+	current := map[string]any{"price": "12.50", "sku": "007", "qty": 3.0}
+	if d := diff(map[string]any{"price": 12.5, "qty": 3.0}, current); len(d) != 0 {
+		t.Fatalf("same amounts gave a write: %v", d)
+	}
+	if d := diff(map[string]any{"price": 12.75}, current); d["price"] != 12.75 {
+		t.Fatalf("a new amount was not written: %v", d)
+	}
+	if d := diff(map[string]any{"sku": "7"}, current); d["sku"] != "7" {
+		t.Fatalf("two texts are compared as texts, got %v", d)
+	}
+}
