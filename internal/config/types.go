@@ -47,7 +47,7 @@ type Engine struct {
 
 // System is one configured connection.
 type System struct {
-	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,minLength=1" jsonschema_description:"Connector kind: memory (in-process), exactonline, webcrm; see each kind's settings in docs/adr and the connector's package doc."`
+	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,minLength=1" jsonschema_description:"Connector kind: memory (in-process), exactonline, webcrm, rest, sql; each kind's settings are in its ADR (docs/adr) and package doc."`
 	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema_description:"Kind-specific settings (credentials, base URL, limits)."`
 	Schedule Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Default collect interval for this system's datatypes (e.g. 30s, 5m)."`
 }
