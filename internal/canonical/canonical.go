@@ -23,7 +23,7 @@ type Type struct {
 
 // Property is one canonical property.
 type Property struct {
-	Type        string `yaml:"type" json:"type" jsonschema:"required,enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,description=Value type."`
+	Type        string `yaml:"type" json:"type" jsonschema:"required,enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,enum=object,enum=array,description=Value type (object and array hold nested values as they are)."`
 	Ref         string `yaml:"ref,omitempty" json:"ref,omitempty" jsonschema:"description=For type reference: the canonical type referred to."`
 	Description string `yaml:"description,omitempty" json:"description,omitempty" jsonschema:"description=What the property means."`
 }

@@ -75,7 +75,7 @@ type Mapping struct {
 type PropertyMap struct {
 	Field     string `yaml:"field" json:"field" jsonschema:"required,minLength=1" jsonschema_description:"The system's field name."`
 	Property  string `yaml:"property" json:"property" jsonschema:"required,minLength=1" jsonschema_description:"The canonical property."`
-	Type      string `yaml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,default=string" jsonschema_description:"Data type of the field in the system (the target data type when Concord writes it)."`
+	Type      string `yaml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,enum=object,enum=array,default=string" jsonschema_description:"Data type of the field in the system (the target data type when Concord writes it). object and array pass nested values (an address, a list) through unchanged."`
 	In        string `yaml:"in,omitempty" json:"in,omitempty" jsonschema_description:"Expression from field to property; variables value and record."`
 	Out       string `yaml:"out,omitempty" json:"out,omitempty" jsonschema_description:"Expression from property to field; variables value and golden."`
 	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"Which way this property flows."`

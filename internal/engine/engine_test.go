@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"reflect"
 	"testing"
 	"time"
 
@@ -500,5 +501,54 @@ func TestWaitingWriteIsInTheHistoryOnce(t *testing.T) {
 	}
 	if waits != 1 {
 		t.Fatalf("the wait for b is in the history %d times over 4 cycles, want once", waits)
+	}
+}
+
+// Nested values (an address object, a list of tags) pass through the hub
+// unchanged, and an edit of one reaches the other system.
+func TestNestedValuesPassThrough(t *testing.T) {
+	w := newWorld(t, `
+systems:
+  a: {kind: memory}
+  b: {kind: memory}
+canonical:
+  customer:
+    properties:
+      address: {type: object}
+      tags: {type: array}
+mappings:
+  - system: a
+    datatype: customers
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: code, property: code}
+      - {field: billing_address, property: address, type: object}
+      - {field: tags, property: tags, type: array}
+  - system: b
+    datatype: Accounts
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: Code, property: code}
+      - {field: Address, property: address, type: object}
+      - {field: Tags, property: tags, type: array}
+`)
+	addr := map[string]any{"street": "Damrak 1", "city": "Amsterdam", "lines": []any{"c/o Acme", 2.0}}
+	rec := w.sys["a"].Create("customers", connector.Fields{"code": "C1", "billing_address": addr, "tags": []any{"vip", "eu"}})
+	w.settle()
+	got := w.records("b", "Accounts")
+	if len(got) != 1 || !reflect.DeepEqual(got[0].Fields["Address"], addr) || !reflect.DeepEqual(got[0].Fields["Tags"], []any{"vip", "eu"}) {
+		t.Fatalf("b holds %v", got)
+	}
+	moved := map[string]any{"street": "Dam 2", "city": "Amsterdam"}
+	w.sys["b"].Edit("Accounts", got[0].ID, connector.Fields{"Address": moved})
+	w.settle()
+	back, _ := w.sys["a"].Lookup("customers", rec.ID)
+	if !reflect.DeepEqual(back.Fields["billing_address"], moved) {
+		t.Fatalf("a's address is %v, want %v", back.Fields["billing_address"], moved)
+	}
+	if rep := w.sync(); rep.Writes() != 0 {
+		t.Fatalf("a settled sync wrote %d times: nested values must compare equal", rep.Writes())
 	}
 }

@@ -201,6 +201,16 @@ func Coerce(v any, typ string) (any, error) {
 			return x != 0, nil
 		}
 		return nil, fmt.Errorf("expected a boolean, got %T", v)
+	case "object":
+		if _, ok := v.(map[string]any); !ok {
+			return nil, fmt.Errorf("expected an object, got %T", v)
+		}
+		return v, nil
+	case "array":
+		if _, ok := v.([]any); !ok {
+			return nil, fmt.Errorf("expected an array, got %T", v)
+		}
+		return v, nil
 	case "date", "datetime":
 		t, err := toTime(v)
 		if err != nil {
