@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -233,11 +234,25 @@ func (c *Conn) Get(ctx context.Context, datatype, id string) (connector.Record, 
 }
 
 // body is a write's JSON body: fields without the read-only ones, wrapped
-// where the settings say.
+// where the settings say. A field declared a number or an integer in
+// `properties` goes out as one when it holds a number as text: the engine
+// writes references as text ids, and a system with integer keys (the
+// reference webshop's customer_id) refuses "12" where it wants 12.
 func (c *Conn) body(d *Datatype, op *Op, fields connector.Fields) ([]byte, error) {
 	out := connector.CloneFields(fields)
 	for _, k := range d.ReadOnly {
 		delete(out, k)
+	}
+	for _, p := range d.Properties {
+		if s, ok := out[p.Name].(string); ok && (p.Type == "integer" || p.Type == "number") {
+			if p.Type == "integer" {
+				if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+					out[p.Name] = n
+				}
+			} else if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				out[p.Name] = f
+			}
+		}
 	}
 	b, err := encodeJSON(op.Wrap.wrap(map[string]any(out)))
 	if err != nil {
