@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // Retry policy and limits of one call.
@@ -37,7 +37,7 @@ type client struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 	jitter func() float64
 	log    *slog.Logger
-	pacer  *pacer
+	pacer  *pace.Window
 
 	calls atomic.Int64 // requests sent, token requests included
 }
@@ -104,7 +104,7 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 	renewed := false
 	var waited time.Duration // waiting out 429s within this call
 	for attempt := 1; ; attempt++ {
-		if err := c.pacer.wait(ctx); err != nil {
+		if err := c.pacer.Wait(ctx); err != nil {
 			return nil, connector.Throttled(fmt.Errorf("%s: waiting for the rate limit: %w", where(), err))
 		}
 		req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, bytes.NewReader(cl.body))
@@ -176,7 +176,7 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 				return nil, connector.Throttled(se)
 			}
 			waited += wait
-			c.pacer.hold(wait)
+			c.pacer.Hold(wait)
 			c.log.Info("throttled; waiting", "datatype", cl.datatype, "call", cl.method+" "+cl.url, "wait", wait)
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, err
@@ -383,89 +383,8 @@ func (c *client) backoff(attempt int) time.Duration {
 
 // retryAfter reads Retry-After: seconds or an HTTP date; def without one.
 func retryAfter(h http.Header, now time.Time, def time.Duration) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return def
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-		return 0
+	if d, ok := pace.RetryAfter(h, now); ok {
+		return d
 	}
 	return def
-}
-
-// pacer keeps the calls under a limit a minute on a sliding window, and
-// holds every call while a 429's Retry-After runs.
-type pacer struct {
-	limit int
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
-
-	mu    sync.Mutex
-	sent  []time.Time // the calls in the window, oldest first
-	until time.Time
-}
-
-func (p *pacer) wait(ctx context.Context) error {
-	for {
-		p.mu.Lock()
-		now := p.now()
-		var wait time.Duration
-		switch {
-		case now.Before(p.until):
-			wait = p.until.Sub(now)
-		case p.limit <= 0:
-			p.mu.Unlock()
-			return nil
-		default:
-			window := time.Minute + time.Second // a second for the clocks' difference
-			cut := 0
-			for cut < len(p.sent) && !p.sent[cut].After(now.Add(-window)) {
-				cut++
-			}
-			p.sent = p.sent[cut:]
-			if len(p.sent) < p.limit {
-				p.sent = append(p.sent, now)
-				p.mu.Unlock()
-				return nil
-			}
-			wait = p.sent[0].Add(window).Sub(now)
-		}
-		p.mu.Unlock()
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
-			return fmt.Errorf("the next call may go in %v, after the deadline: %w", wait, context.DeadlineExceeded)
-		}
-		if err := p.sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
-}
-
-// hold makes every call wait d from now.
-func (p *pacer) hold(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if u := p.now().Add(d); u.After(p.until) {
-		p.until = u
-	}
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

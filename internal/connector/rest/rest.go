@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // Kind is the connector kind this package registers.
@@ -73,7 +74,7 @@ func New(system string, cfg *Config, opts Options) *Conn {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = pace.Sleep
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -88,7 +89,7 @@ func New(system string, cfg *Config, opts Options) *Conn {
 	c := &client{
 		system: system, cfg: cfg, http: opts.HTTPClient, now: opts.Now, sleep: opts.Sleep, log: log,
 		jitter: rand.Float64,
-		pacer:  &pacer{limit: cfg.RateLimit, now: opts.Now, sleep: opts.Sleep},
+		pacer:  pace.NewWindow(cfg.RateLimit, time.Minute+time.Second, opts.Now, opts.Sleep),
 	}
 	c.auth = newAuthenticator(c)
 	return &Conn{system: system, cfg: cfg, c: c, now: opts.Now, log: log, described: map[string][]connector.Property{}}

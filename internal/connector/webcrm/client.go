@@ -10,13 +10,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // Retry policy of one call.
@@ -40,7 +40,7 @@ type client struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sleep    func(ctx context.Context, d time.Duration) error
-	pacer    *pacer
+	pacer    *pace.Window
 	jitter   func() float64
 
 	mu      sync.Mutex // guards the tokens; held during a login
@@ -115,7 +115,7 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		if err != nil {
 			return nil, err
 		}
-		if err := c.pacer.wait(ctx); err != nil {
+		if err := c.pacer.Wait(ctx); err != nil {
 			return nil, connector.Temporary(fmt.Errorf("WebCRM %s %s: waiting for the rate limit: %w", method, path, err))
 		}
 		req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(payload))
@@ -175,7 +175,7 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 			if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) || throttled > maxThrottled {
 				return nil, classify(apiErr)
 			}
-			c.pacer.hold(wait)
+			c.pacer.Hold(wait)
 			c.log.Info("throttled by WebCRM; waiting", "call", method+" "+path, "wait", wait)
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, connector.Temporary(err)
@@ -222,16 +222,8 @@ func decodeError(method, path string, status int, body []byte) *apiError {
 // retryAfter reads how long a 429 says to wait: the Retry-After header in
 // seconds (or as an HTTP date), else the body's RetryAfterSeconds.
 func retryAfter(h http.Header, body []byte) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := time.Until(t); d > 0 {
-				return d
-			}
-			return time.Second
-		}
+	if d, ok := pace.RetryAfter(h, time.Now()); ok {
+		return max(d, time.Second)
 	}
 	var b struct{ RetryAfterSeconds int }
 	if json.Unmarshal(body, &b) == nil && b.RetryAfterSeconds > 0 {
@@ -338,82 +330,6 @@ func (c *client) authenticate(ctx context.Context, path string, form url.Values)
 		return nil
 	}
 	return lastErr
-}
-
-// pacer keeps the calls under a limit a minute on a sliding window, as the
-// service counts them, with a second of margin for the clocks' difference.
-// A 429 holds every call until its Retry-After has passed.
-type pacer struct {
-	limit  int
-	window time.Duration
-	now    func() time.Time
-	sleep  func(ctx context.Context, d time.Duration) error
-
-	mu    sync.Mutex
-	sent  []time.Time // times of the calls in the window, ascending
-	until time.Time
-}
-
-func newPacer(limit int, now func() time.Time, sleep func(context.Context, time.Duration) error) *pacer {
-	return &pacer{limit: limit, window: time.Minute + time.Second, now: now, sleep: sleep}
-}
-
-func (p *pacer) wait(ctx context.Context) error {
-	for {
-		p.mu.Lock()
-		now := p.now()
-		var wait time.Duration
-		switch {
-		case now.Before(p.until):
-			wait = p.until.Sub(now)
-		case p.limit <= 0:
-			p.mu.Unlock()
-			return nil
-		default:
-			cut := 0
-			for cut < len(p.sent) && !p.sent[cut].After(now.Add(-p.window)) {
-				cut++
-			}
-			p.sent = p.sent[cut:]
-			if len(p.sent) < p.limit {
-				p.sent = append(p.sent, now)
-				p.mu.Unlock()
-				return nil
-			}
-			wait = p.sent[0].Add(p.window).Sub(now)
-		}
-		p.mu.Unlock()
-		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
-			return fmt.Errorf("the rate limit allows the next call in %v, after the deadline: %w", wait, context.DeadlineExceeded)
-		}
-		if err := p.sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
-}
-
-// hold makes every call wait d from now.
-func (p *pacer) hold(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if u := p.now().Add(d); u.After(p.until) {
-		p.until = u
-	}
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func defaultJitter() float64 { return rand.Float64() }

@@ -119,29 +119,3 @@ func TestClassify(t *testing.T) {
 		t.Errorf("retry after from the header: %v", d)
 	}
 }
-
-// The pacer never lets more than its limit through in any window.
-func TestPacer(t *testing.T) {
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	var sent []time.Time
-	p := newPacer(5, clock, func(ctx context.Context, d time.Duration) error { now = now.Add(d); return nil })
-	for i := range 23 {
-		if err := p.wait(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		sent = append(sent, now)
-		now = now.Add(time.Duration(i%3) * time.Second)
-	}
-	for i := range sent {
-		n := 0
-		for _, s := range sent[i:] {
-			if s.Sub(sent[i]) < time.Minute {
-				n++
-			}
-		}
-		if n > 5 {
-			t.Fatalf("%d calls within a minute of %v", n, sent[i])
-		}
-	}
-}

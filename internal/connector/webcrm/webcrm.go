@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // Options are what tests and embedders set besides the settings.
@@ -71,7 +72,7 @@ func New(ctx context.Context, system string, cfg Config, opts Options) *Conn {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = pace.Sleep
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -96,7 +97,7 @@ func New(ctx context.Context, system string, cfg Config, opts Options) *Conn {
 		state:  connector.StateFrom(ctx),
 		c: &client{
 			base: cfg.BaseURL, apiToken: cfg.APIToken, http: opts.HTTPClient, log: log,
-			now: opts.Now, sleep: opts.Sleep, pacer: newPacer(cfg.RateLimit, opts.Now, opts.Sleep), jitter: defaultJitter,
+			now: opts.Now, sleep: opts.Sleep, pacer: pace.NewWindow(cfg.RateLimit, time.Minute+time.Second, opts.Now, opts.Sleep), jitter: defaultJitter,
 		},
 		listings: map[string]*listing{},
 		seen:     map[string]*seenState{},
