@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // Kind is the connector kind this package registers.
@@ -91,7 +92,7 @@ func newConn(ctx context.Context, system string, s Settings, o Options) *Conn {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = pace.Sleep
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -113,17 +114,6 @@ func newConn(ctx context.Context, system string, s Settings, o Options) *Conn {
 	c.tokens = &tokenSource{system: system, s: s, state: o.State, http: o.HTTPClient, now: o.Now, sleep: o.Sleep, owner: newOwner()}
 	c.pacer = newPacer(o.Now, o.Sleep, s)
 	return c
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Close releases nothing: the connector holds no connections of its own.

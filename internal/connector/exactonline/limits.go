@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/connector/pace"
 )
 
 // pacer keeps the connector's calls within Exact's budgets, as the
@@ -169,13 +170,11 @@ func (p *pacer) throttled(endpoint string, h http.Header) time.Duration {
 	defer p.mu.Unlock()
 	now := p.now()
 	wait := time.Duration(0)
-	if s := h.Get("Retry-After"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			wait = time.Duration(n) * time.Second
-			// Blocked for the hour: make the endpoint look spent.
-			for len(p.errs[endpoint]) < p.errorHold() {
-				p.errs[endpoint] = append(p.errs[endpoint], now.Add(wait-time.Hour))
-			}
+	if d, ok := pace.RetryAfter(h, now); ok && d > 0 {
+		wait = d
+		// Blocked for the hour: make the endpoint look spent.
+		for len(p.errs[endpoint]) < p.errorHold() {
+			p.errs[endpoint] = append(p.errs[endpoint], now.Add(wait-time.Hour))
 		}
 	}
 	if p.minute.known && p.minute.remaining <= 0 && now.Before(p.minute.reset) {
