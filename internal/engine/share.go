@@ -2,12 +2,10 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -686,7 +684,7 @@ func (s *shareState) fail(e *Engine, m *mapping.Mapping, g *store.Golden, dl sto
 func diff(desired, current map[string]any) map[string]any {
 	var out map[string]any
 	for f, v := range desired {
-		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || sameNumber(v, current[f]) {
+		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || mapping.SameNumber(v, current[f]) {
 			continue
 		}
 		if out == nil {
@@ -695,35 +693,6 @@ func diff(desired, current map[string]any) map[string]any {
 		out[f] = v
 	}
 	return out
-}
-
-// sameNumber tells whether a number and a system's text hold the same
-// amount ("12.50" and 12.5): a system that keeps amounts as text must not be
-// written again every cycle because the hub holds the number.
-func sameNumber(a, b any) bool {
-	x, okA := numberOf(a)
-	y, okB := numberOf(b)
-	_, textA := a.(string)
-	_, textB := b.(string)
-	return okA && okB && textA != textB && x == y
-}
-
-func numberOf(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int64:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		return f, err == nil && n != ""
-	}
-	return 0, false
 }
 
 // writtenTimes gives the fields of a record we wrote their times: a field

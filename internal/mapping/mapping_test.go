@@ -136,3 +136,19 @@ func TestEqualAndCoerce(t *testing.T) {
 		t.Errorf("Coerce 7.0 to string = %#v", v)
 	}
 }
+
+func TestSameNumberComparesTextWithNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		a, b any
+		want bool
+	}{
+		{"12.50", 12.5, true}, {12.5, " 12.5", true}, {"12", int64(12), true},
+		{"12.5", "12.50", false}, // two texts: Equal's business
+		{12.0, 12.0, false},      // two numbers: the same
+		{"", 0.0, false}, {"n/a", 1.0, false}, {"13", 12.0, false},
+	} {
+		if got := SameNumber(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameNumber(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

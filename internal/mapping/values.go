@@ -224,6 +224,21 @@ func Coerce(v any, typ string) (any, error) {
 	return v, nil
 }
 
+// SameNumber tells whether a number and a text hold the same amount
+// ("12.50" and 12.5): a system that keeps amounts as text must not be
+// written again every cycle because the hub holds the number. Two texts,
+// or two numbers, are not its business (see Equal).
+func SameNumber(a, b any) bool {
+	_, textA := a.(string)
+	_, textB := b.(string)
+	if textA == textB || IsEmpty(a) || IsEmpty(b) {
+		return false
+	}
+	x, errA := toFloat(a)
+	y, errB := toFloat(b)
+	return errA == nil && errB == nil && x == y
+}
+
 func toFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
