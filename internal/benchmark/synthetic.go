@@ -195,7 +195,6 @@ func (s *Synthetic) change(num int, vals []string, deleted bool) {
 		s.inserted = append(s.inserted, r)
 	}
 	s.log = append(s.log, synthChange{seq: s.seq, num: num})
-	s.writes++
 }
 
 // Edit changes a record the way a user of the system would.
@@ -210,7 +209,6 @@ func (s *Synthetic) Edit(id string, fields connector.Fields) error {
 		return err
 	}
 	s.change(num, vals, false)
-	s.writes--
 	return nil
 }
 
@@ -354,6 +352,7 @@ func (s *Synthetic) Insert(ctx context.Context, datatype string, fields connecto
 	num := s.next
 	s.next++
 	s.change(num, vals, false)
+	s.writes++
 	r, _ := s.record(num)
 	return r, nil
 }
@@ -379,6 +378,7 @@ func (s *Synthetic) Update(ctx context.Context, datatype, id string, fields conn
 		return connector.Record{}, err
 	}
 	s.change(num, vals, false)
+	s.writes++
 	r, _ := s.record(num)
 	return r, nil
 }
@@ -395,6 +395,7 @@ func (s *Synthetic) Delete(ctx context.Context, datatype, id string) error {
 		return err
 	}
 	s.change(num, nil, true)
+	s.writes++
 	return nil
 }
 

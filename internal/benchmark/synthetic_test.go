@@ -42,3 +42,25 @@ func TestSyntheticConformance(t *testing.T) {
 		})
 	}
 }
+
+// Writes counts the connector's writes, not a user's edits.
+func TestSyntheticCountsConnectorWritesOnly(t *testing.T) {
+	ctx := t.Context()
+	s := NewSynthetic("customers", "S", []string{"code"}, 2, func(k int, vals []string) { vals[0] = fmt.Sprint(k) })
+	if err := s.Edit("S0", connector.Fields{"code": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Insert(ctx, "customers", connector.Fields{"code": "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "customers", "S1", connector.Fields{"code": "y"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "customers", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Writes(); n != 3 {
+		t.Fatalf("Writes() = %d, want 3 (the edit is a user's)", n)
+	}
+}
