@@ -49,7 +49,7 @@ func TestParseAcceptance(t *testing.T) {
 	got := loadErrors(t, file)
 	want := Errors{
 		{File: file, Line: 7, Column: 5, Path: "mappings[0].datatyp",
-			Message: `unknown key "datatyp"; expected one of: canonical, datatype, delete, direction, filter, full_scan, insert, lines, merge, properties, schedule, system, when (did you mean "datatype"?)`},
+			Message: `unknown key "datatyp"; expected one of: canonical, datatype, delete, direction, filter, full_scan, insert, lines, merge, properties, schedule, system, title, when (did you mean "datatype"?)`},
 		{File: file, Line: 9, Column: 13, Path: "mappings[0].insert",
 			Message: `expected a boolean (true or false), got string "yes please"`},
 		{File: file, Line: 14, Column: 19, Path: "mappings[0].properties[1].property",
@@ -165,7 +165,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"keys.yaml", []want{
 			{"2:1", "sytems", `unknown key "sytems"; expected one of: canonical, engine, mappings, store, systems (did you mean "systems"?)`},
-			{"7:5", "systems.webshop.knd", `unknown key "knd"; expected one of: kind, schedule, settings (did you mean "kind"?)`},
+			{"7:5", "systems.webshop.knd", `unknown key "knd"; expected one of: kind, preset, schedule, settings, title (did you mean "kind"?)`},
 			{"10:5", "systems.erp.kind", `missing required key "kind"`},
 			{"15:5", "mappings[0].canonical", `duplicate key "canonical"; it is already set on line 14`},
 			{"19:9", "mappings[0].properties[0].drection", `(did you mean "direction"?)`},

@@ -47,6 +47,8 @@ type Engine struct {
 
 // System is one configured connection.
 type System struct {
+	Preset   string         `yaml:"preset,omitempty" json:"preset,omitempty" jsonschema:"enum=customwebshop,enum=customerp,enum=exactonline,enum=webcrm" jsonschema_description:"A built-in system: brings its kind, title, connector settings and the mappings of its datatypes. Settings and mappings given here are laid over the preset's (a mapping by system and datatype, a property row by field)."`
+	Title    string         `yaml:"title,omitempty" json:"title,omitempty" jsonschema_description:"The system's name in documents and reports (e.g. Exact Online); defaults to its key."`
 	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,minLength=1" jsonschema_description:"Connector kind: memory (in-process), exactonline, webcrm, rest, sql; each kind's settings are in its ADR (docs/adr) and package doc."`
 	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema_description:"Kind-specific settings (credentials, base URL, limits)."`
 	Schedule Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Default collect interval for this system's datatypes (e.g. 30s, 5m)."`
@@ -57,6 +59,7 @@ type Mapping struct {
 	System    string `yaml:"system" json:"system" jsonschema:"required,minLength=1" jsonschema_description:"Name of a system under systems."`
 	Datatype  string `yaml:"datatype" json:"datatype" jsonschema:"required,minLength=1" jsonschema_description:"The system's datatype (entity), e.g. Accounts."`
 	Canonical string `yaml:"canonical" json:"canonical" jsonschema:"required,minLength=1" jsonschema_description:"Canonical type the records map to."`
+	Title     string `yaml:"title,omitempty" json:"title,omitempty" jsonschema_description:"The datatype's name in documents and reports (e.g. Order for orders); defaults to the datatype."`
 	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"in: records only feed the hub; out: the hub only writes here; both: two-way."`
 	Insert    *bool  `yaml:"insert,omitempty" json:"insert,omitempty" jsonschema:"default=true" jsonschema_description:"Whether Concord may create records in this datatype. When false, records are only linked by merge criteria and then kept in sync."`
 	When      string `yaml:"when,omitempty" json:"when,omitempty" jsonschema_description:"Condition on the golden record (variable golden) that must hold for this datatype to take it, e.g. golden.status == 'quote'. Chooses between target datatypes."`

@@ -61,17 +61,24 @@ type Lines struct {
 
 // Mapping is one compiled datatype mapping.
 type Mapping struct {
-	System    string
-	Datatype  string
-	Canonical string
-	Direction string
-	Insert    bool
-	Delete    string
-	Merge     [][]string
-	Schedule  time.Duration
-	FullScan  time.Duration
-	Rows      []Row
-	Lines     *Lines
+	System   string
+	Datatype string
+	// Title and SystemTitle name the datatype and its system in documents
+	// and reports; they default to Datatype and System.
+	Title       string
+	SystemTitle string
+	Canonical   string
+	Direction   string
+	Insert      bool
+	Delete      string
+	Merge       [][]string
+	Schedule    time.Duration
+	FullScan    time.Duration
+	Rows        []Row
+	Lines       *Lines
+	// Parent is, for the mapping of a type's lines, the mapping of the
+	// record the lines belong to.
+	Parent *Mapping
 	// Repeats is true where one record may share its merge key with another
 	// of the same datatype and still be a different entity (two lines of
 	// one order for the same product): a key already linked in the datatype
@@ -153,6 +160,7 @@ func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
 		Direction: or(cm.Direction, Both), Insert: cm.Insert == nil || *cm.Insert,
 		Delete: or(cm.Delete, DeleteIgnore), Merge: cm.Merge,
 		Schedule: cm.Schedule.Duration, FullScan: cm.FullScan.Duration,
+		Title: or(cm.Title, cm.Datatype), SystemTitle: or(cfg.Systems[cm.System].Title, cm.System),
 	}
 	if m.Schedule == 0 {
 		m.Schedule = cfg.Systems[cm.System].Schedule.Duration
@@ -254,6 +262,7 @@ func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
 	rows := append([]Row{{Field: m.Lines.ParentField, Property: ParentProperty, Type: "reference", Direction: Both, Ref: m.Datatype}}, m.Lines.Rows...)
 	lm := &Mapping{
 		System: m.System, Datatype: m.Lines.Datatype, Canonical: lt,
+		Title: m.Lines.Datatype, SystemTitle: m.SystemTitle, Parent: m,
 		Direction: m.Direction, Insert: m.Insert, Delete: DeletePropagate,
 		Merge:    [][]string{{ParentProperty, "product"}},
 		Schedule: m.Schedule, FullScan: m.FullScan, Rows: rows, typ: &t, Repeats: true,
