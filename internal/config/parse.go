@@ -73,6 +73,9 @@ type parser struct {
 	// invalid lists places that failed the schema. Semantic checks stay
 	// quiet there and below, so one mistake gives one message.
 	invalid []path
+	// origin names the file of nodes that come from a built-in preset;
+	// other nodes are from file.
+	origin map[*yaml.Node]string
 }
 
 func (p *parser) parse(data []byte) *Config {
@@ -96,6 +99,7 @@ func (p *parser) parse(data []byte) *Config {
 		return nil
 	}
 
+	p.expandPresets()
 	p.validate()
 	p.checkDurations(p.root, nil)
 
@@ -242,7 +246,11 @@ func (p *parser) fail(n *yaml.Node, at path, format string, args ...any) {
 	if n == nil {
 		n = nearest(p.root, at)
 	}
-	p.errs = append(p.errs, Error{File: p.file, Line: n.Line, Column: n.Column, Path: at.String(), Message: fmt.Sprintf(format, args...)})
+	file := p.file
+	if f, ok := p.origin[n]; ok {
+		file = f
+	}
+	p.errs = append(p.errs, Error{File: file, Line: n.Line, Column: n.Column, Path: at.String(), Message: fmt.Sprintf(format, args...)})
 }
 
 // problem records a semantic problem at the node found at at, unless the

@@ -47,7 +47,7 @@ type Engine struct {
 
 // System is one configured connection.
 type System struct {
-	Preset   string         `yaml:"preset,omitempty" json:"preset,omitempty" jsonschema:"enum=customwebshop,enum=customerp,enum=exactonline,enum=webcrm" jsonschema_description:"A built-in system: brings its kind, title, connector settings and the mappings of its datatypes. Settings and mappings given here are laid over the preset's (a mapping by system and datatype, a property row by field)."`
+	Preset   string         `yaml:"preset,omitempty" json:"preset,omitempty" jsonschema_description:"A built-in system (customwebshop, customerp, exactonline, webcrm): brings its kind, title, connector settings and the mappings of its datatypes. Settings and mappings given here are laid over the preset's (a mapping by system and datatype, a property row by field)."`
 	Title    string         `yaml:"title,omitempty" json:"title,omitempty" jsonschema_description:"The system's name in documents and reports (e.g. Exact Online); defaults to its key."`
 	Kind     string         `yaml:"kind" json:"kind" jsonschema:"required,minLength=1" jsonschema_description:"Connector kind: memory (in-process), exactonline, webcrm, rest, sql; each kind's settings are in its ADR (docs/adr) and package doc."`
 	Settings map[string]any `yaml:"settings,omitempty" json:"settings,omitempty" jsonschema_description:"Kind-specific settings (credentials, base URL, limits)."`
