@@ -211,3 +211,6 @@ func (r *Runner) tick() time.Duration {
 func sortedSystems(cfg *config.Config) []string {
 	return slices.Sorted(maps.Keys(cfg.Systems))
 }
+
+// Connector returns the open connector of a system, or nil.
+func (r *Runner) Connector(system string) connector.Connector { return r.conns[system] }
