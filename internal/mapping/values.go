@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,4 +352,24 @@ func toFloatStrict(v any) (float64, error) {
 		return toFloat(v)
 	}
 	return 0, fmt.Errorf("not a number")
+}
+
+// FieldsFor maps the given properties of a golden record out to the
+// fields that hold them, for a change of just those properties (a user's
+// edit in a demo or a QA run). References are not translated.
+func (m *Mapping) FieldsFor(golden map[string]any, props ...string) (map[string]any, error) {
+	all, _, err := m.Out(golden, func(string, string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, r := range m.Rows {
+		if r.Writes() && r.Ref == "" && slices.Contains(props, r.Property) {
+			out[r.Field] = all[r.Field]
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s writes no field of %s", m.Name(), strings.Join(props, ", "))
+	}
+	return out, nil
 }

@@ -291,21 +291,11 @@ func (r *run) read(ctx context.Context, m *mapping.Mapping, id string) (mapping.
 
 // write changes one property of a record in its system.
 func (r *run) write(ctx context.Context, m *mapping.Mapping, id, prop string, v any) error {
-	golden := map[string]any{prop: v}
-	fields, _, err := m.Out(golden, func(string, string) (string, bool) { return "", false })
+	fields, err := m.FieldsFor(map[string]any{prop: v}, prop)
 	if err != nil {
 		return err
 	}
-	out := connector.Fields{}
-	for _, row := range m.Rows {
-		if row.Property == prop && row.Writes() {
-			out[row.Field] = fields[row.Field]
-		}
-	}
-	if len(out) == 0 {
-		return fmt.Errorf("%s writes no field of %s", m.Name(), prop)
-	}
-	_, err = r.conn(m.System).Update(ctx, m.Datatype, id, out, "")
+	_, err = r.conn(m.System).Update(ctx, m.Datatype, id, fields, "")
 	return err
 }
 

@@ -1,0 +1,545 @@
+package demo
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/engine"
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/playground"
+	"github.com/concordsync/concord/internal/qa"
+	"github.com/concordsync/concord/internal/runner"
+	"github.com/concordsync/concord/internal/store"
+)
+
+//go:embed dataset.yaml
+var datasetYAML []byte
+
+// Flow is one dataflow document the demo runs: a source system and a
+// target system, synced by a Concord instance of their own.
+type Flow struct{ Source, Target string }
+
+// Flows are the two documents of the product (DATAFLOWS.md).
+var Flows = []Flow{{playground.Webshop, playground.Exact}, {playground.WebCRM, playground.ERP}}
+
+// Options shape a live demo.
+type Options struct {
+	Out io.Writer
+	// Dir keeps the stores (one per flow) and the configurations written.
+	Dir string
+	// Addrs gives the sandboxes' listen addresses (default: free ports).
+	Addrs map[string]string
+	// KeepRunning keeps the sandboxes and Concord running after the
+	// scenario, until the context ends (Ctrl-C).
+	KeepRunning bool
+	// SkipQA leaves out the final checklist run.
+	SkipQA bool
+	// Pause is passed to the checklist run (see qa.Options).
+	Pause time.Duration
+}
+
+// Result is what the demo's summary shows, per flow section.
+type Result struct {
+	Rows []SummaryRow
+}
+
+// SummaryRow is one line of the summary: a section of a flow's document.
+type SummaryRow struct {
+	Flow    string // "customwebshop → exactonline"
+	Section string
+	Source  int // source records of the section's datatype
+	Linked  int // of which linked to a record of the target datatype
+	Checks  int
+	Failed  int
+}
+
+// Green tells whether the section's checklist passed.
+func (r SummaryRow) Green() bool { return r.Checks > 0 && r.Failed == 0 }
+
+// hub is one Concord instance: a flow's systems, engine and store.
+type hub struct {
+	flow Flow
+	r    *runner.Runner
+}
+
+type live struct {
+	opt    Options
+	out    io.Writer
+	pg     *playground.Playground
+	hubs   []*hub
+	labels map[store.Key]string // what the demo created, by record
+	keys   map[string]store.Key // "system/key" → record
+	quiet  bool
+}
+
+// RunLive plays the demo against the four reference systems.
+func RunLive(ctx context.Context, opt Options) (Result, error) {
+	d := &live{opt: opt, out: opt.Out, labels: map[store.Key]string{}, keys: map[string]store.Key{}}
+	var res Result
+	d.step("Starting the four reference systems")
+	pg, err := playground.Start(playground.Options{Addrs: opt.Addrs})
+	if err != nil {
+		return res, err
+	}
+	defer pg.Close()
+	d.pg = pg
+	for _, s := range playground.Systems {
+		d.say("%-14s %s", s, pg.URL(s))
+	}
+
+	d.step("Starting Concord: one instance per dataflow, each on its own embedded SQLite store")
+	for _, f := range Flows {
+		h, err := d.openHub(ctx, f)
+		if err != nil {
+			return res, err
+		}
+		defer h.r.Close()
+		d.hubs = append(d.hubs, h)
+		d.say("%s → %s: %d datatype mappings, store %s", f.Source, f.Target, len(h.r.Engine.Mappings().Mappings), h.r.Config.Store.Path)
+	}
+
+	d.step("Loading the demo data set into the systems (through their APIs)")
+	if err := d.load(ctx); err != nil {
+		return res, err
+	}
+
+	d.step("First sync: records are matched by the merge criteria, linked, and created where missing")
+	if err := d.syncAll(ctx); err != nil {
+		return res, err
+	}
+
+	if err := d.edits(ctx); err != nil {
+		return res, err
+	}
+
+	if !opt.SkipQA {
+		d.step("Checking every flow against its dataflow document (concord qa)")
+	}
+	res, err = d.summary(ctx)
+	if err != nil {
+		return res, err
+	}
+	d.printSummary(res)
+
+	if opt.KeepRunning {
+		return res, d.keepRunning(ctx)
+	}
+	return res, nil
+}
+
+func (d *live) step(title string) { fmt.Fprintf(d.out, "\n== %s\n", title) }
+
+func (d *live) say(format string, args ...any) { fmt.Fprintf(d.out, "   "+format+"\n", args...) }
+
+func (d *live) openHub(ctx context.Context, f Flow) (*hub, error) {
+	name := f.Source + "-" + f.Target
+	file := filepath.Join(d.opt.Dir, name+".yaml")
+	cfg, err := config.Parse(file, d.pg.Config(filepath.Join(d.opt.Dir, name+".db"), f.Source, f.Target))
+	if err != nil {
+		return nil, fmt.Errorf("configuration of %s: %w", name, err)
+	}
+	r, err := runner.Open(ctx, cfg, engine.Options{
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnEvent: d.event,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return &hub{flow: f, r: r}, nil
+}
+
+// dataset is dataset.yaml: per system, datatypes in load order.
+type dataset map[string][]struct {
+	Datatype string           `yaml:"datatype"`
+	Records  []map[string]any `yaml:"records"`
+}
+
+// load writes the data set into the systems through their connectors,
+// mapping canonical values out through the same mappings the sync runs.
+func (d *live) load(ctx context.Context) error {
+	var ds dataset
+	if err := yaml.Unmarshal(datasetYAML, &ds); err != nil {
+		return fmt.Errorf("dataset.yaml: %w", err)
+	}
+	for _, sys := range playground.Systems {
+		h := d.hubOf(sys)
+		total := 0
+		for _, dt := range ds[sys] {
+			total += len(dt.Records)
+		}
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(d.out), progressbar.OptionSetDescription(fmt.Sprintf("   %-14s", sys)),
+			progressbar.OptionSetWidth(30), progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.out) }))
+		for _, dt := range ds[sys] {
+			m, ok := h.r.Engine.Mappings().Lookup(sys, dt.Datatype)
+			if !ok {
+				return fmt.Errorf("dataset.yaml: %s has no mapping of %s", sys, dt.Datatype)
+			}
+			for _, rec := range dt.Records {
+				if err := d.insert(ctx, h, m, rec); err != nil {
+					return fmt.Errorf("load %s %s %v: %w", sys, dt.Datatype, rec["key"], err)
+				}
+				bar.Add(1)
+			}
+		}
+		bar.Finish()
+	}
+	return nil
+}
+
+func (d *live) hubOf(system string) *hub {
+	for _, h := range d.hubs {
+		if h.flow.Source == system || h.flow.Target == system {
+			return h
+		}
+	}
+	return nil
+}
+
+// resolve translates "@key" into the id of that record of the system.
+func (d *live) resolver(system string) mapping.Resolver {
+	return func(datatype, ref string) (string, bool) {
+		k, ok := d.keys[system+"/"+strings.TrimPrefix(ref, "@")]
+		return k.ID, ok && k.Datatype == datatype
+	}
+}
+
+func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[string]any) error {
+	key, _ := rec["key"].(string)
+	lines, _ := rec["lines"].([]any)
+	props := map[string]any{}
+	for k, v := range rec {
+		if k != "key" && k != "lines" {
+			props[k] = v
+		}
+	}
+	fields, unresolved, err := m.Out(props, d.resolver(m.System))
+	if err != nil {
+		return err
+	}
+	if len(unresolved) > 0 {
+		return fmt.Errorf("unknown references: %s", strings.Join(unresolved, ", "))
+	}
+	var lm *mapping.Mapping
+	if m.Lines != nil {
+		lm, _ = h.r.Engine.Mappings().Lookup(m.System, m.Lines.Datatype)
+	}
+	separate := lm != nil && m.Lines.InsertField == ""
+	if lm != nil && !separate {
+		var arr []any
+		for _, l := range lines {
+			lf, err := d.lineFields(lm, l)
+			if err != nil {
+				return err
+			}
+			arr = append(arr, lf)
+		}
+		fields[m.Lines.InsertField] = arr
+	}
+	conn := h.r.Connector(m.System)
+	created, err := conn.Insert(ctx, m.Datatype, fields)
+	if err != nil {
+		return err
+	}
+	k := store.Key{System: m.System, Datatype: m.Datatype, ID: created.ID}
+	d.keys[m.System+"/"+key] = k
+	d.labels[k] = label(props)
+	if separate {
+		for i, l := range lines {
+			lf, err := d.lineFields(lm, l)
+			if err != nil {
+				return err
+			}
+			for _, row := range lm.Rows {
+				if row.Property == mapping.ParentProperty {
+					lf[row.Field] = created.ID
+				}
+			}
+			lr, err := conn.Insert(ctx, lm.Datatype, lf)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", i+1, err)
+			}
+			d.labels[store.Key{System: m.System, Datatype: lm.Datatype, ID: lr.ID}] = fmt.Sprintf("line %d of %s", i+1, label(props))
+		}
+	}
+	return nil
+}
+
+func (d *live) lineFields(lm *mapping.Mapping, l any) (map[string]any, error) {
+	lp, _ := l.(map[string]any)
+	lf, unresolved, err := lm.Out(lp, d.resolver(lm.System))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range unresolved {
+		if p != mapping.ParentProperty {
+			return nil, fmt.Errorf("line: unknown reference %s", p)
+		}
+	}
+	for _, row := range lm.Rows {
+		if row.Property == mapping.ParentProperty {
+			delete(lf, row.Field)
+		}
+	}
+	return lf, nil
+}
+
+// label names a record for the narrative.
+func label(props map[string]any) string {
+	for _, p := range []string{"name", "number", "code"} {
+		if v, ok := props[p]; ok {
+			return fmt.Sprint(v)
+		}
+	}
+	if f, ok := props["first_name"]; ok {
+		return fmt.Sprintf("%v %v", f, props["last_name"])
+	}
+	return "record"
+}
+
+// event narrates the engine's history as it is committed: what was
+// created, linked, merged, written, skipped, and why.
+func (d *live) event(ev store.Event) {
+	if d.quiet {
+		return
+	}
+	what := ev.System + " " + ev.Datatype
+	if l, ok := d.labels[ev.Key]; ok {
+		what += " " + fmt.Sprintf("%q", l)
+	} else if ev.ID != "" {
+		what += " " + ev.ID
+	}
+	switch ev.Action {
+	case "created":
+		d.say("new       %s: a new golden record %s", what, ev.GoldenID)
+	case "matched":
+		d.say("linked    %s to golden record %s: %s", what, ev.GoldenID, ev.Detail)
+	case "merged":
+		var won []string
+		for _, p := range ev.Props {
+			if p.Outcome == engine.Won {
+				won = append(won, fmt.Sprintf("%s=%v", p.Property, p.Value))
+			}
+		}
+		if len(won) > 0 {
+			d.say("merged    %s into %s: %s", what, ev.GoldenID, strings.Join(won, ", "))
+		}
+	case "inserted":
+		d.say("created   %s (for golden record %s)", what, ev.GoldenID)
+	case "updated":
+		d.say("updated   %s: %s", what, ev.Detail)
+	case "deferred", "skipped", "conflict", "failed", "parked":
+		d.say("%-9s %s: %s", ev.Action, what, ev.Detail)
+	}
+}
+
+// syncAll runs each hub until a cycle has nothing left to do.
+func (d *live) syncAll(ctx context.Context) error {
+	for _, h := range d.hubs {
+		d.say("-- %s → %s", h.flow.Source, h.flow.Target)
+		var total engine.Report
+		for i := 0; i < 8; i++ {
+			rep, err := h.r.Engine.SyncOnce(ctx)
+			if err != nil {
+				return err
+			}
+			for _, e := range rep.Errors {
+				d.say("error     %v", e)
+			}
+			total.Collected += rep.Collected
+			total.Created += rep.Created
+			total.Inserted += rep.Inserted
+			total.Updated += rep.Updated
+			if i >= 1 && rep.Collected == 0 && rep.Writes() == 0 {
+				break
+			}
+		}
+		d.say("   %d record versions read, %d golden records, %d records created, %d updated",
+			total.Collected, total.Created, total.Inserted, total.Updated)
+	}
+	return nil
+}
+
+// edit changes properties of a record the demo loaded, in its system.
+func (d *live) edit(ctx context.Context, system, key string, props map[string]any) error {
+	k, ok := d.keys[system+"/"+key]
+	if !ok {
+		return fmt.Errorf("no record %s/%s", system, key)
+	}
+	h := d.hubOf(system)
+	m, _ := h.r.Engine.Mappings().Lookup(system, k.Datatype)
+	var names []string
+	for p := range props {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	fields, err := m.FieldsFor(props, names...)
+	if err != nil {
+		return err
+	}
+	var shown []string
+	for _, p := range names {
+		shown = append(shown, fmt.Sprintf("%s=%v", p, props[p]))
+	}
+	d.say("edit in %s: %s %q: %s", system, k.Datatype, d.labels[k], strings.Join(shown, ", "))
+	_, err = h.r.Connector(system).Update(ctx, k.Datatype, k.ID, fields, "")
+	return err
+}
+
+// edits makes changes on each side of both flows and syncs them.
+func (d *live) edits(ctx context.Context) error {
+	type change struct {
+		title, system, key string
+		props              map[string]any
+	}
+	changes := []change{
+		{"The bakery's phone number changes in Exact Online", playground.Exact, "molen", map[string]any{"phone": "+31 75 612 9999"}},
+		{"A quote in the webshop is paid: the order is confirmed and becomes an Exact sales order", playground.Webshop, "order1", map[string]any{"status": "confirmed"}},
+		{"The webshop raises the price of a sourdough loaf", playground.Webshop, "loaf", map[string]any{"unit_price": 5.25}},
+		{"The Hoeve Zuivel opportunity is won in WebCRM: it becomes an ERP order with its lines", playground.WebCRM, "pilot", map[string]any{"status": "confirmed"}},
+		{"Anna's job title is updated in the ERP", playground.ERP, "anna", map[string]any{"job_title": "Head of Operations"}},
+	}
+	for _, c := range changes {
+		d.step(c.title)
+		// Systems keep modification times in seconds: let the clock move
+		// on from the last write, so the edit is seen as the latest.
+		time.Sleep(1100 * time.Millisecond)
+		if err := d.edit(ctx, c.system, c.key, c.props); err != nil {
+			return err
+		}
+		if err := d.syncAll(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// summary runs the checklists and counts, per section of both documents,
+// the source records and how many are linked in the target.
+func (d *live) summary(ctx context.Context) (Result, error) {
+	var res Result
+	d.quiet = true
+	defer func() { d.quiet = false }()
+	for _, h := range d.hubs {
+		set := h.r.Engine.Mappings()
+		checks := map[string][2]int{}
+		if !d.opt.SkipQA {
+			rep, err := qa.Run(ctx, qa.Env{Engine: h.r.Engine, Store: h.r.Store,
+				Connectors: func(s string) connector.Connector { return h.r.Connector(s) }},
+				qa.Options{Source: h.flow.Source, Target: h.flow.Target, Pause: d.opt.Pause})
+			if err != nil {
+				return res, err
+			}
+			for _, c := range rep.Checks {
+				n := checks[c.Section]
+				n[0]++
+				if !c.OK {
+					n[1]++
+					d.say("FAIL %s: %s %s: %s", c.Section, c.Step, c.Item, c.Detail)
+				}
+				checks[c.Section] = n
+			}
+			d.say("%s → %s: %d checks, %d failed", h.flow.Source, h.flow.Target, len(rep.Checks), rep.Failed())
+		}
+		for _, sec := range qa.Sections(set, h.flow.Source, h.flow.Target) {
+			row := SummaryRow{Flow: h.flow.Source + " → " + h.flow.Target, Section: sec.Title,
+				Checks: checks[sec.Title][0], Failed: checks[sec.Title][1]}
+			if err := d.count(ctx, h, sec, &row); err != nil {
+				return res, err
+			}
+			if d.opt.SkipQA {
+				row.Checks = 1 // counted as green when every source record is linked
+				if row.Linked == 0 {
+					row.Failed = 1
+				}
+			}
+			res.Rows = append(res.Rows, row)
+		}
+	}
+	return res, nil
+}
+
+// count counts the section's source records in the store and those linked
+// to a record of the target datatype.
+func (d *live) count(ctx context.Context, h *hub, sec qa.Section, row *SummaryRow) error {
+	after := ""
+	for {
+		recs, err := h.r.Store.ListLinks(ctx, sec.Source.System, sec.Source.Datatype, after, 500)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		var goldens []string
+		for _, r := range recs {
+			goldens = append(goldens, r.GoldenID)
+			after = r.Key.ID
+		}
+		byGolden, err := h.r.Store.RecordsForGoldens(ctx, goldens)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			row.Source++
+			for _, o := range byGolden[r.GoldenID] {
+				if o.Key.System == sec.Target.System && o.Key.Datatype == sec.Target.Datatype {
+					row.Linked++
+					break
+				}
+			}
+		}
+	}
+}
+
+func (d *live) printSummary(res Result) {
+	d.step("Summary")
+	tw := tabwriter.NewWriter(d.out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "   \tFLOW\tSECTION\tSOURCE RECORDS\tLINKED IN TARGET\tCHECKS\tSTATUS")
+	for i, r := range res.Rows {
+		status := "\x1b[32mgreen\x1b[0m"
+		if !r.Green() {
+			status = fmt.Sprintf("\x1b[31mred (%d failed)\x1b[0m", r.Failed)
+		}
+		fmt.Fprintf(tw, "   %d\t%s\t%s\t%d\t%d\t%d\t%s\n", i+1, r.Flow, r.Section, r.Source, r.Linked, r.Checks, status)
+	}
+	tw.Flush()
+	d.step("The sandboxes (credentials in " + d.opt.Dir + "/*.yaml)")
+	for _, s := range playground.Systems {
+		d.say("%-14s %s", s, d.pg.URL(s))
+	}
+}
+
+// keepRunning runs both Concord instances on their schedules until the
+// context ends or the user interrupts.
+func (d *live) keepRunning(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	d.step("Concord keeps syncing; edit records in the sandboxes and watch them move. Ctrl-C stops.")
+	errs := make(chan error, len(d.hubs))
+	for _, h := range d.hubs {
+		go func() { errs <- h.r.Run(ctx) }()
+	}
+	var all []error
+	for range d.hubs {
+		if err := <-errs; err != nil && !errors.Is(err, context.Canceled) {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
+}
