@@ -93,7 +93,7 @@ func Start(opts Options) (pg *Playground, err error) {
 		srv.SetBaseURL(base)
 		c := srv.Credentials(base)
 		pg.urls[Webshop] = base + "/api/v1"
-		pg.settings[Webshop] = map[string]any{"base_url": base + "/api/v1", "auth": map[string]any{"token": c.Token}}
+		pg.settings[Webshop] = map[string]any{"base_url": base + "/api/v1", "auth": map[string]any{"type": "bearer", "token": c.Token}}
 	}
 	if want(ERP) {
 		srv, err := erp.New(erp.Options{SeedDemo: opts.SeedDemo, Logger: log.With("system", ERP)})
@@ -109,7 +109,7 @@ func Start(opts Options) (pg *Playground, err error) {
 		srv.SetBaseURL(base)
 		c := srv.Credentials(base)
 		pg.urls[ERP] = base + "/erp"
-		pg.settings[ERP] = map[string]any{"base_url": base + "/erp", "auth": map[string]any{"api_key": c.APIKey}}
+		pg.settings[ERP] = map[string]any{"base_url": base + "/erp", "auth": map[string]any{"type": "api_key", "header": "X-API-Key", "api_key": c.APIKey}}
 	}
 	if want(Exact) {
 		// No call budgets: the demo and QA make thousands of calls in
