@@ -66,12 +66,13 @@ type Mapping struct {
 	Filter    string `yaml:"filter,omitempty" json:"filter,omitempty" jsonschema_description:"Condition on the system record (variable record) that must hold for it to be collected."`
 	// Merge lists merge criteria, tried in order; each is a combination of
 	// canonical properties that must all be non-empty and equal.
-	Merge      [][]string    `yaml:"merge,omitempty" json:"merge,omitempty" jsonschema_description:"Merge criteria for the first link, tried in order. Each is a list of canonical properties that must all be non-empty and equal (case and surrounding space ignored)."`
-	Delete     string        `yaml:"delete,omitempty" json:"delete,omitempty" jsonschema:"enum=ignore,enum=unlink,enum=propagate,default=ignore" jsonschema_description:"What a deletion in this datatype does, and whether deletions reach it: ignore (nothing), unlink (the link is cut, nothing deleted), propagate (the golden record is deleted and so are its linked records in datatypes whose policy is propagate)."`
-	Schedule   Duration      `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Collect interval for this datatype; overrides the system's."`
-	FullScan   Duration      `yaml:"full_scan,omitempty" json:"full_scan,omitempty" jsonschema_description:"Interval of full-id reconciliation scans that find deletions; empty means only the first collect is a full scan."`
-	Properties []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows: system field to canonical property."`
-	Lines      *LinesMap     `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema_description:"Child lines of the canonical type, either nested in the record or in a separate datatype."`
+	Merge      [][]string     `yaml:"merge,omitempty" json:"merge,omitempty" jsonschema_description:"Merge criteria for the first link, tried in order. Each is a list of canonical properties that must all be non-empty and equal (case and surrounding space ignored)."`
+	Delete     string         `yaml:"delete,omitempty" json:"delete,omitempty" jsonschema:"enum=ignore,enum=unlink,enum=propagate,default=ignore" jsonschema_description:"What a deletion in this datatype does, and whether deletions reach it: ignore (nothing), unlink (the link is cut, nothing deleted), propagate (the golden record is deleted and so are its linked records in datatypes whose policy is propagate)."`
+	Schedule   Duration       `yaml:"schedule,omitempty" json:"schedule,omitempty" jsonschema_description:"Collect interval for this datatype; overrides the system's."`
+	FullScan   Duration       `yaml:"full_scan,omitempty" json:"full_scan,omitempty" jsonschema_description:"Interval of full-id reconciliation scans that find deletions; empty means only the first collect is a full scan."`
+	Properties []PropertyMap  `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows: system field to canonical property."`
+	Defaults   map[string]any `yaml:"defaults,omitempty" json:"defaults,omitempty" jsonschema_description:"Fields written when Concord creates a record in this datatype and the mapping gives them no value: what the system requires but no other system knows (a customer kind, a default VAT code). Never written on updates."`
+	Lines      *LinesMap      `yaml:"lines,omitempty" json:"lines,omitempty" jsonschema_description:"Child lines of the canonical type, either nested in the record or in a separate datatype."`
 }
 
 // PropertyMap is one property row.

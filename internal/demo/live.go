@@ -251,6 +251,7 @@ func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[s
 		}
 		fields[m.Lines.InsertField] = arr
 	}
+	m.WithDefaults(fields)
 	conn := h.r.Connector(m.System)
 	created, err := conn.Insert(ctx, m.Datatype, fields)
 	if err != nil {

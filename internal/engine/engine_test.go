@@ -552,3 +552,22 @@ mappings:
 		t.Fatalf("a settled sync wrote %d times: nested values must compare equal", rep.Writes())
 	}
 }
+
+func TestInsertCarriesTheMappingsDefaults(t *testing.T) {
+	yaml := strings.Replace(fmt.Sprintf(customersYAML, "ignore", "ignore"), "    datatype: Accounts\n", "    datatype: Accounts\n    defaults: {Kind: company, Name: unnamed}\n", 1)
+	w := newWorld(t, yaml)
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme"})
+	w.sys["a"].Create("customers", connector.Fields{"code": "C2"})
+	w.settle()
+	got := w.records("b", "Accounts")
+	if len(got) != 2 || got[0].Fields["Kind"] != "company" || got[0].Fields["Name"] != "Acme" || got[1].Fields["Name"] != "unnamed" {
+		t.Fatalf("inserted: %+v", got)
+	}
+	// A default is never written again on updates.
+	w.sys["b"].Edit("Accounts", got[0].ID, connector.Fields{"Kind": "person"})
+	w.sys["a"].Edit("customers", w.records("a", "customers")[0].ID, connector.Fields{"name": "Acme BV"})
+	w.settle()
+	if k := w.records("b", "Accounts")[0].Fields["Kind"]; k != "person" {
+		t.Fatalf("Kind = %v after an update", k)
+	}
+}

@@ -386,6 +386,7 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			delete(desired, f)
 		}
 	}
+	m.WithDefaults(desired)
 	var lineIntents []store.Intent
 	if m.Lines != nil && m.Lines.InsertField != "" {
 		lines, ins, wait, err := e.inlineLines(ctx, m, g, cursors, now)

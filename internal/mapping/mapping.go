@@ -76,6 +76,9 @@ type Mapping struct {
 	FullScan    time.Duration
 	Rows        []Row
 	Lines       *Lines
+	// Defaults are fields an insert carries when the mapping gives them
+	// no value.
+	Defaults map[string]any
 	// Parent is, for the mapping of a type's lines, the mapping of the
 	// record the lines belong to.
 	Parent *Mapping
@@ -161,6 +164,7 @@ func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
 		Delete: or(cm.Delete, DeleteIgnore), Merge: cm.Merge,
 		Schedule: cm.Schedule.Duration, FullScan: cm.FullScan.Duration,
 		Title: or(cm.Title, cm.Datatype), SystemTitle: or(cfg.Systems[cm.System].Title, cm.System),
+		Defaults: cm.Defaults,
 	}
 	if m.Schedule == 0 {
 		m.Schedule = cfg.Systems[cm.System].Schedule.Duration

@@ -373,3 +373,14 @@ func (m *Mapping) FieldsFor(golden map[string]any, props ...string) (map[string]
 	}
 	return out, nil
 }
+
+// WithDefaults adds the mapping's defaults to the fields of a record to be
+// inserted, where the fields hold no value.
+func (m *Mapping) WithDefaults(fields map[string]any) map[string]any {
+	for f, v := range m.Defaults {
+		if IsEmpty(fields[f]) {
+			fields[f] = v
+		}
+	}
+	return fields
+}

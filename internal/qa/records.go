@@ -95,6 +95,7 @@ func (r *run) insert(ctx context.Context, m *mapping.Mapping, want, extra map[st
 	for k, v := range extra {
 		fields[k] = v
 	}
+	m.WithDefaults(fields)
 	rec, err := r.conn(m.System).Insert(ctx, m.Datatype, fields)
 	if err != nil {
 		return store.Key{}, err
