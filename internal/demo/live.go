@@ -228,7 +228,7 @@ func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[s
 			props[k] = v
 		}
 	}
-	fields, unresolved, err := m.Out(props, d.resolver(m.System))
+	fields, unresolved, err := m.Compose(props, d.resolver(m.System))
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[s
 
 func (d *live) lineFields(lm *mapping.Mapping, l any) (map[string]any, error) {
 	lp, _ := l.(map[string]any)
-	lf, unresolved, err := lm.Out(lp, d.resolver(lm.System))
+	lf, unresolved, err := lm.Compose(lp, d.resolver(lm.System))
 	if err != nil {
 		return nil, err
 	}

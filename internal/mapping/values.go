@@ -384,3 +384,32 @@ func (m *Mapping) WithDefaults(fields map[string]any) map[string]any {
 	}
 	return fields
 }
+
+// Compose makes the fields of a new record as someone would enter it in the
+// system itself: Out, plus the fields of rows that only read (direction
+// in) and have no out expression, written as the value is. QA runs and the
+// demo create their source records with it, so that a property the system
+// only feeds to the hub (a name Concord never writes back) is still filled.
+func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[string]any, unresolved []string, err error) {
+	fields, unresolved, err = m.Out(golden, resolve)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range m.Rows {
+		r := &m.Rows[i]
+		if r.Writes() || r.Ref != "" || r.out != nil {
+			continue
+		}
+		if _, set := fields[r.Field]; set {
+			continue
+		}
+		v, err := Coerce(golden[r.Property], r.Type)
+		if err != nil {
+			return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
+		}
+		if v != nil {
+			fields[r.Field] = v
+		}
+	}
+	return fields, unresolved, nil
+}

@@ -66,7 +66,7 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 				return nil, store.Key{}, fmt.Errorf("line: %w", err)
 			}
 			delete(lv, mapping.ParentProperty)
-			lf, _, err := lm.Out(lv, r.resolveSource)
+			lf, _, err := lm.Compose(lv, r.resolveSource)
 			if err != nil {
 				return nil, store.Key{}, fmt.Errorf("line: %w", err)
 			}
@@ -85,7 +85,7 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 
 // insert maps values out through m and creates the record.
 func (r *run) insert(ctx context.Context, m *mapping.Mapping, want, extra map[string]any) (store.Key, error) {
-	fields, unresolved, err := m.Out(want, r.resolveSource)
+	fields, unresolved, err := m.Compose(want, r.resolveSource)
 	if err != nil {
 		return store.Key{}, err
 	}
