@@ -129,7 +129,7 @@ func (r *run) values(ctx context.Context, m, cond *mapping.Mapping, depth int) (
 	r.seq++
 	n := r.seq
 	for _, row := range m.Rows {
-		if !row.Writes() || row.Property == mapping.ParentProperty {
+		if row.Property == mapping.ParentProperty {
 			continue
 		}
 		if _, done := v[row.Property]; done {
