@@ -397,10 +397,20 @@ func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[s
 	}
 	for i := range m.Rows {
 		r := &m.Rows[i]
-		if r.Writes() || r.Ref != "" || r.out != nil {
+		if r.Writes() || r.out != nil {
 			continue
 		}
 		if _, set := fields[r.Field]; set {
+			continue
+		}
+		if r.Ref != "" {
+			if g := golden[r.Property]; !IsEmpty(g) {
+				if id, ok := resolve(r.Ref, fmt.Sprint(g)); ok {
+					fields[r.Field] = id
+				} else {
+					unresolved = append(unresolved, r.Property)
+				}
+			}
 			continue
 		}
 		v, err := Coerce(golden[r.Property], r.Type)

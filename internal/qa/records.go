@@ -92,6 +92,15 @@ func (r *run) insert(ctx context.Context, m *mapping.Mapping, want, extra map[st
 	if len(unresolved) > 0 {
 		return store.Key{}, fmt.Errorf("references not made: %s", strings.Join(unresolved, ", "))
 	}
+	// What the hub will hold is what the source's mapping reads back from
+	// the record (a normalised VAT number, a constant): expect that.
+	if in, err := m.In(fields, nil, time.Now()); err == nil {
+		for p, v := range in.Props {
+			if _, ref := in.Refs[p]; !ref && !isRef(m, p) {
+				want[p] = v
+			}
+		}
+	}
 	for k, v := range extra {
 		fields[k] = v
 	}
@@ -103,6 +112,15 @@ func (r *run) insert(ctx context.Context, m *mapping.Mapping, want, extra map[st
 	k := store.Key{System: m.System, Datatype: m.Datatype, ID: rec.ID}
 	r.created = append(r.created, k)
 	return k, nil
+}
+
+func isRef(m *mapping.Mapping, prop string) bool {
+	for _, row := range m.Rows {
+		if row.Property == prop && row.Ref != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) placeholder(k store.Key) string {
@@ -212,6 +230,10 @@ func (r *run) value(prop, typ string, n int) any {
 		return "1012 AB"
 	case "vat_number":
 		return fmt.Sprintf("NL%09dB01", n)
+	case "first_name":
+		return "Quinn"
+	case "last_name":
+		return "Tester" + s
 	case "code":
 		return fmt.Sprintf("QA%s%d", s, n)
 	case "number":
@@ -263,9 +285,24 @@ func (r *run) linked(ctx context.Context, src store.Key, t *mapping.Mapping) (st
 	}
 	id, err := r.linkedIn(ctx, rec.GoldenID, t.System, t.Datatype)
 	if err != nil {
-		return store.Key{}, rec.GoldenID, fmt.Errorf("%w (see concord explain %s %s %s)", err, src.System, src.Datatype, src.ID)
+		return store.Key{}, rec.GoldenID, fmt.Errorf("%w%s (see concord explain %s %s %s)", err, r.why(ctx, rec.GoldenID, t), src.System, src.Datatype, src.ID)
 	}
 	return store.Key{System: t.System, Datatype: t.Datatype, ID: id}, rec.GoldenID, nil
+}
+
+// why finds in the golden record's history the last reason a write to
+// the target did not happen.
+func (r *run) why(ctx context.Context, golden string, t *mapping.Mapping) string {
+	evs, err := r.env.Store.EventsForGolden(ctx, golden)
+	if err != nil {
+		return ""
+	}
+	for _, ev := range slices.Backward(evs) {
+		if ev.System == t.System && slices.Contains([]string{"failed", "parked", "deferred", "skipped", "conflict"}, ev.Action) {
+			return fmt.Sprintf(": %s: %s", ev.Action, ev.Detail)
+		}
+	}
+	return ""
 }
 
 func (r *run) linkedIn(ctx context.Context, golden, system, datatype string) (string, error) {
