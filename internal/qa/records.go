@@ -34,11 +34,11 @@ func (r *run) create(ctx context.Context, s, t *mapping.Mapping) (map[string]any
 	if s.Parent != nil {
 		// A line of a separate lines datatype: make its parent first, one
 		// the target's parent takes.
-		_, pk, err := r.record(ctx, s.Parent, t.Parent, false, 0)
+		_, pk, err := r.record(ctx, s.Parent, t.Parent, false, 0, nil)
 		if err != nil {
 			return nil, store.Key{}, fmt.Errorf("parent %s: %w", s.Parent.Name(), err)
 		}
-		want, err := r.values(ctx, s, nil, 0)
+		want, err := r.values(ctx, s, nil, 0, nil)
 		if err != nil {
 			return nil, store.Key{}, err
 		}
@@ -46,14 +46,14 @@ func (r *run) create(ctx context.Context, s, t *mapping.Mapping) (map[string]any
 		k, err := r.insert(ctx, s, want, nil)
 		return want, k, err
 	}
-	return r.record(ctx, s, t, true, 0)
+	return r.record(ctx, s, t, true, 0, nil)
 }
 
 // record makes one record of m (and what it refers to), with values the
 // condition of cond (the target mapping) takes; withLines adds one line
 // where the lines go in the record's insert.
-func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bool, depth int) (map[string]any, store.Key, error) {
-	want, err := r.values(ctx, m, cond, depth)
+func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bool, depth int, inherit map[string]string) (map[string]any, store.Key, error) {
+	want, err := r.values(ctx, m, cond, depth, inherit)
 	if err != nil {
 		return nil, store.Key{}, err
 	}
@@ -61,7 +61,7 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 	if withLines && m.Lines != nil && m.Lines.InsertField != "" {
 		lm, ok := r.set.Lookup(m.System, m.Lines.Datatype)
 		if ok {
-			lv, err := r.values(ctx, lm, nil, depth)
+			lv, err := r.values(ctx, lm, nil, depth, nil)
 			if err != nil {
 				return nil, store.Key{}, fmt.Errorf("line: %w", err)
 			}
@@ -140,10 +140,16 @@ func (r *run) resolveSource(datatype, golden string) (string, bool) {
 	return k.ID, ok && k.Datatype == datatype
 }
 
-// values makes test values for the properties m writes, and the records
-// its references need.
-func (r *run) values(ctx context.Context, m, cond *mapping.Mapping, depth int) (map[string]any, error) {
+// values makes test values for the properties of m, and the records its
+// references need. inherit gives, by canonical type, records made for the
+// record that refers to this one: an order's contact then belongs to the
+// order's customer, as systems check.
+func (r *run) values(ctx context.Context, m, cond *mapping.Mapping, depth int, inherit map[string]string) (map[string]any, error) {
 	v := map[string]any{}
+	own := map[string]string{}
+	for t, p := range inherit {
+		own[t] = p
+	}
 	r.seq++
 	n := r.seq
 	for _, row := range m.Rows {
@@ -161,11 +167,16 @@ func (r *run) values(ctx context.Context, m, cond *mapping.Mapping, depth int) (
 			if !ok {
 				continue
 			}
-			_, k, err := r.record(ctx, rm, nil, false, depth+1)
+			if p, ok := own[rm.Canonical]; ok && r.placeholders[p].Datatype == row.Ref {
+				v[row.Property] = p
+				continue
+			}
+			_, k, err := r.record(ctx, rm, nil, false, depth+1, own)
 			if err != nil {
 				return nil, fmt.Errorf("%s (referenced %s): %w", row.Property, rm.Name(), err)
 			}
 			v[row.Property] = r.placeholder(k)
+			own[rm.Canonical] = v[row.Property].(string)
 			continue
 		}
 		v[row.Property] = r.value(row.Property, propType(r.set, m, row.Property), n)
@@ -242,6 +253,8 @@ func (r *run) value(prop, typ string, n int) any {
 		return "open"
 	case "unit":
 		return "pc"
+	case "vat_code":
+		return "S" // the canonical VAT category: standard rate
 	case "barcode":
 		return fmt.Sprintf("871234%07d", n)
 	case "is_active":
