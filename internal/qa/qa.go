@@ -166,7 +166,6 @@ func Run(ctx context.Context, env Env, opt Options) (Report, error) {
 		}
 	}
 	r := &run{env: env, opt: opt, set: set, rep: &rep, suffix: suffix()}
-	defer r.cleanup(context.WithoutCancel(ctx))
 	// Settle whatever the systems already hold first, so that the checks
 	// see their own changes only.
 	if err := r.settle(ctx); err != nil {
@@ -176,11 +175,13 @@ func Run(ctx context.Context, env Env, opt Options) (Report, error) {
 		rep.Sections = append(rep.Sections, sec.Title)
 		if err := r.section(ctx, sec); err != nil {
 			if ctx.Err() != nil {
+				r.cleanup(context.WithoutCancel(ctx))
 				return rep, err
 			}
 			r.fail(sec.Title, "run", "", err.Error())
 		}
 	}
+	r.cleanup(ctx)
 	return rep, nil
 }
 

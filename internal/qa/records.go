@@ -538,7 +538,9 @@ func (r *run) cleanup(ctx context.Context) {
 		if c == nil {
 			continue
 		}
+		start := time.Now()
 		err := c.Delete(ctx, k.Datatype, k.ID)
+		r.logf("  cleanup: deleted %s:%s %s (%v): %v", k.System, k.Datatype, k.ID, time.Since(start).Round(time.Millisecond), err)
 		switch {
 		case err == nil, errors.Is(err, connector.ErrNotFound):
 		case errors.Is(err, connector.ErrNotSupported):
