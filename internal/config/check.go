@@ -225,11 +225,13 @@ func (c *mappingCheck) lines(m Mapping, at path, t canonical.Type) {
 	case l.Field == "" && l.Datatype == "":
 		c.problem(at, "lines need field (an array field holding the lines in the record) or datatype (a separate datatype with one record per line)")
 	case l.Field != "" && l.Datatype != "":
-		c.problem(at, "lines need exactly one of field (nested lines) or datatype (a separate datatype), not both")
+		c.problem(at, "lines need exactly one of field (nested lines) or datatype (a separate datatype), not both: nested lines in %q are served as the datatype %q by the connector", l.Field, m.Datatype+"/"+l.Field)
+	case strings.ContainsAny(l.Field, "/{}?#"):
+		c.problem(at.key("field"), "%q is not a field name: nested lines name the array member of the record, such as line_items", l.Field)
 	case l.Datatype != "" && l.ParentField == "":
 		c.problem(at, "lines in a separate datatype need parent_field: the line field that holds the parent record's id")
 	case l.Field != "" && l.ParentField != "":
-		c.problem(at.key("parent_field"), "parent_field applies only to lines in a separate datatype; nested lines belong to their record")
+		c.problem(at.key("parent_field"), "parent_field applies only to lines in a separate datatype; nested lines belong to their record (their parent's id is in _parent)")
 	case l.Datatype != "" && l.IDField != "":
 		c.problem(at.key("id_field"), "id_field applies only to nested lines; records of a lines datatype have their own id")
 	case l.Field != "" && l.InsertField != "":
@@ -238,6 +240,29 @@ func (c *mappingCheck) lines(m Mapping, at path, t canonical.Type) {
 		c.problem(at.key("insert_field"), "insert_field carries lines on inserts, but this mapping does not insert (insert: false)")
 	}
 	c.rows(m, at.key("properties"), l.Properties, t.Lines, true)
+	if l.Field != "" && l.Datatype == "" {
+		c.nested(m, at)
+	}
+}
+
+// nested checks what is particular to lines nested in their record: the
+// datatype they are served as is free, and their id is not written.
+func (c *mappingCheck) nested(m Mapping, at path) {
+	l := m.Lines
+	virtual := m.Datatype + "/" + l.Field
+	for j, other := range c.cfg.Mappings {
+		if other.System == m.System && other.Datatype == virtual {
+			c.problem(at.key("field"), "nested lines in %q are served as the datatype %q, which mappings[%d] maps too (line %d); map the lines in one place", l.Field, virtual, j, c.line(path{"mappings", j}))
+		}
+	}
+	for j, row := range l.Properties {
+		if l.IDField != "" && row.Field == l.IDField && row.Direction != "in" {
+			c.problem(at.key("properties").index(j).key("field"), "%q is the lines' id_field, which the system hands out; a row may read it (direction: in) but not write it", row.Field)
+		}
+		if row.Field == "_parent" {
+			c.problem(at.key("properties").index(j).key("field"), "_parent holds the id of a nested line's record and is mapped already; map the line's own members")
+		}
+	}
 }
 
 // rows checks property rows against the canonical type's properties (or

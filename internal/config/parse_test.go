@@ -197,6 +197,9 @@ func TestParseErrors(t *testing.T) {
 			{"82:17", "mappings[5].lines.id_field", "id_field applies only to nested lines"},
 			{"93:21", "mappings[6].lines.parent_field", "parent_field applies only to lines in a separate datatype"},
 			{"103:7", "mappings[7].lines", "lines need field"},
+			{"112:14", "mappings[8].lines.field", `served as the datatype "Returns/lines", which mappings[9] maps too (line 118)`},
+			{"115:19", "mappings[8].lines.properties[0].field", `"line_no" is the lines' id_field, which the system hands out`},
+			{"116:19", "mappings[8].lines.properties[1].field", "_parent holds the id of a nested line's record"},
 		}},
 		// A broken element keeps its index, so later paths and lines stay right.
 		{"shifted.yaml", []want{

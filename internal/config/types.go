@@ -88,11 +88,11 @@ type PropertyMap struct {
 
 // LinesMap maps a canonical type's lines.
 type LinesMap struct {
-	Field       string        `yaml:"field,omitempty" json:"field,omitempty" jsonschema_description:"Array field holding the lines inside the record (nested lines)."`
-	Datatype    string        `yaml:"datatype,omitempty" json:"datatype,omitempty" jsonschema_description:"Separate datatype holding the lines, one record per line."`
-	ParentField string        `yaml:"parent_field,omitempty" json:"parent_field,omitempty" jsonschema_description:"For a separate datatype: the line field that holds the parent record's id."`
-	IDField     string        `yaml:"id_field,omitempty" json:"id_field,omitempty" jsonschema_description:"For nested lines: the field that identifies a line within its record."`
-	InsertField string        `yaml:"insert_field,omitempty" json:"insert_field,omitempty" jsonschema_description:"For a separate datatype: the record's array field that carries the lines when a new record is inserted, for systems that create an order only together with its lines (Exact Online). The lines are read and changed through their own datatype afterwards."`
+	Field       string        `yaml:"field,omitempty" json:"field,omitempty" jsonschema_description:"Array field holding the lines inside the record (nested lines, e.g. line_items). They sync as the records of the system datatype <datatype>/<field> (orders/line_items), which the connector serves from the records (kind rest; see its settings.datatypes.<datatype>.lines): one record per line, with the parent record's id in _parent. A new record is inserted carrying its lines in this field. Not with datatype, parent_field or insert_field."`
+	Datatype    string        `yaml:"datatype,omitempty" json:"datatype,omitempty" jsonschema_description:"Separate datatype holding the lines, one record per line. Not with field."`
+	ParentField string        `yaml:"parent_field,omitempty" json:"parent_field,omitempty" jsonschema_description:"For a separate datatype: the line field that holds the parent record's id. Nested lines have _parent."`
+	IDField     string        `yaml:"id_field,omitempty" json:"id_field,omitempty" jsonschema_description:"For nested lines, optional: the line member that identifies a line within its record (id, line_no). The connector's settings say where it reads it; given here, no property row may write it, since the system hands it out."`
+	InsertField string        `yaml:"insert_field,omitempty" json:"insert_field,omitempty" jsonschema_description:"For a separate datatype: the record's array field that carries the lines when a new record is inserted, for systems that create an order only together with its lines (Exact Online). The lines are read and changed through their own datatype afterwards. Nested lines are always inserted so, in field."`
 	Properties  []PropertyMap `yaml:"properties" json:"properties" jsonschema:"required,minItems=1" jsonschema_description:"Property rows of a line."`
 }
 

@@ -48,8 +48,12 @@ func (r *Row) Writes() bool { return r.Direction != In }
 
 // Lines is the compiled child-line mapping of a datatype.
 type Lines struct {
-	Field       string // nested array field
-	Datatype    string // separate datatype
+	// Field is the array field that holds the lines inside the record
+	// (nested lines). They are read and written as the records of the
+	// system's datatype NestedDatatype(parent, Field), whose parent field
+	// is ParentProperty and whose insert field is Field.
+	Field       string
+	Datatype    string // the datatype of the lines (separate, or the nested lines' own)
 	ParentField string
 	IDField     string
 	// InsertField is the parent's array field that carries the lines
@@ -185,6 +189,18 @@ func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
 	}
 	if cm.Lines != nil {
 		l := &Lines{Field: cm.Lines.Field, Datatype: cm.Lines.Datatype, ParentField: cm.Lines.ParentField, IDField: cm.Lines.IDField, InsertField: cm.Lines.InsertField}
+		if l.Field != "" {
+			if l.Datatype != "" || l.ParentField != "" || l.InsertField != "" {
+				return nil, fmt.Errorf("lines nested in field %q take no datatype, parent_field or insert_field", l.Field)
+			}
+			// Nested lines are the records of a datatype of their own that
+			// the connector serves from the parent's records (the rest
+			// connector does, ADR 12); from here on they are lines in a
+			// separate datatype that an inserted parent carries (ADR 5).
+			l.Datatype = NestedDatatype(cm.Datatype, l.Field)
+			l.ParentField = ParentProperty
+			l.InsertField = l.Field
+		}
 		if l.Rows, err = compileRows(cm.Lines.Properties); err != nil {
 			return nil, fmt.Errorf("lines: %w", err)
 		}
@@ -243,6 +259,11 @@ const ParentProperty = "_parent"
 // LinesType names the canonical type of a type's lines ("order.lines").
 func LinesType(typ string) string { return typ + ".lines" }
 
+// NestedDatatype names the datatype of lines nested in a parent datatype's
+// array field ("orders/line_items"). Its records are the lines, with the
+// parent record's id in the field ParentProperty.
+func NestedDatatype(parent, field string) string { return parent + "/" + field }
+
 // linesMapping turns the lines of a mapping kept in a separate datatype
 // into a mapping of their own: each line is a record of the canonical type
 // "<type>.lines" whose _parent property refers to the parent golden record.
@@ -251,7 +272,7 @@ func LinesType(typ string) string { return typ + ".lines" }
 // insert, update or delete in the other systems.
 func (s *Set) linesMapping(m *Mapping) (*Mapping, error) {
 	if m.Lines.Datatype == "" {
-		return nil, fmt.Errorf("lines nested in field %q are not supported yet; map them as a separate datatype", m.Lines.Field)
+		return nil, fmt.Errorf("lines need field (nested lines) or datatype (a separate datatype)")
 	}
 	lt := LinesType(m.Canonical)
 	if _, ok := s.Model[lt]; !ok {

@@ -152,3 +152,40 @@ func TestSameNumberComparesTextWithNumbers(t *testing.T) {
 		}
 	}
 }
+
+func TestNestedLinesBecomeTheRecordsOfADatatypeOfTheirOwn(t *testing.T) {
+	s := compile(t, `
+systems: {shop: {kind: rest}}
+mappings:
+  - system: shop
+    datatype: products
+    canonical: product
+    properties: [{field: sku, property: code}]
+  - system: shop
+    datatype: orders
+    canonical: order
+    properties: [{field: number, property: number}]
+    lines:
+      field: line_items
+      id_field: id
+      properties:
+        - {field: product_id, property: product, ref: products}
+        - {field: quantity, property: quantity, type: integer}
+`)
+	m, _ := s.Lookup("shop", "orders")
+	if l := m.Lines; l.Datatype != "orders/line_items" || l.ParentField != ParentProperty || l.InsertField != "line_items" || l.IDField != "id" {
+		t.Fatalf("the nested lines compile to %+v", l)
+	}
+	lm, ok := s.Lookup("shop", "orders/line_items")
+	if !ok || lm.Canonical != "order.lines" || lm.Delete != DeletePropagate {
+		t.Fatalf("lines mapping: %+v", lm)
+	}
+	if r := lm.Rows[0]; r.Field != ParentProperty || r.Property != ParentProperty || r.Ref != "orders" {
+		t.Fatalf("the first line row must be the parent reference: %+v", r)
+	}
+	out, unresolved, err := lm.Out(map[string]any{ParentProperty: "g1", "product": "g2", "quantity": 2.0},
+		func(dt, gid string) (string, bool) { return map[string]string{"orders": "17", "products": "4"}[dt], true })
+	if err != nil || len(unresolved) > 0 || out[ParentProperty] != "17" || out["product_id"] != "4" || !Equal(out["quantity"], 2.0) {
+		t.Fatalf("a line mapped out: %v %v %v", out, unresolved, err)
+	}
+}
