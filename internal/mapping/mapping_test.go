@@ -184,7 +184,9 @@ mappings:
 		t.Fatalf("the first line row must be the parent reference: %+v", r)
 	}
 	out, unresolved, err := lm.Out(map[string]any{ParentProperty: "g1", "product": "g2", "quantity": 2.0},
-		func(dt, gid string) (string, bool) { return map[string]string{"orders": "17", "products": "4"}[dt], true })
+		func(dt, gid string) (string, bool) {
+			return map[string]string{"orders": "17", "products": "4"}[dt], true
+		})
 	if err != nil || len(unresolved) > 0 || out[ParentProperty] != "17" || out["product_id"] != "4" || !Equal(out["quantity"], 2.0) {
 		t.Fatalf("a line mapped out: %v %v %v", out, unresolved, err)
 	}
