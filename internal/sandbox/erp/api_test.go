@@ -290,3 +290,50 @@ func mustCursor(t *testing.T, c string) int64 {
 	}
 	return seq
 }
+
+// Line numbers name a line within its order for ever: a new line never
+// gets the number of one removed before, also when the removed line had
+// the highest number (the next free number would have been its own).
+func TestLineNumbersAreNotHandedOutAgain(t *testing.T) {
+	e := startERP(t, Options{})
+	cust := e.Put(Customers, Record{"name": "Acme"})
+	e.Put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 12.5})
+	body := map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"item_number": "W-1", "qty": 1}, map[string]any{"item_number": "W-1", "qty": 2}}}
+	o := e.Must(201, e.Call("POST", "/erp/orders", body)).Obj(t)
+	id := o["id"].(string)
+	lineNos := func(o map[string]any) []any { return field(toMaps(o["lines"]), "line_no") }
+	// Line 2 removed.
+	o["lines"] = o["lines"].([]any)[:1]
+	o = e.Must(200, e.Call("PUT", "/erp/orders/"+id, o)).Obj(t)
+	// A new line is 3, not 2 again.
+	o["lines"] = append(o["lines"].([]any), map[string]any{"item_number": "W-1", "qty": 3})
+	o = e.Must(200, e.Call("PUT", "/erp/orders/"+id, o)).Obj(t)
+	if got := lineNos(o); !reflect.DeepEqual(got, []any{1.0, 3.0}) {
+		t.Errorf("after removing line 2 and adding one: line numbers %v, want [1 3]", got)
+	}
+	// So through the user helpers too, and across a removal of all but one.
+	if _, err := e.Srv.Edit(Orders, id, Record{"lines": []Record{{"line_no": 1, "item_number": "W-1", "qty": 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Srv.Edit(Orders, id, Record{"lines": []Record{{"line_no": 1, "item_number": "W-1", "qty": 1}, {"item_number": "W-1", "qty": 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nos := field(toMaps(got["lines"]), "line_no"); len(nos) != 2 || fmt.Sprint(nos[1]) != "4" {
+		t.Errorf("line numbers after the user's edits: %v, want [1 4]", nos)
+	}
+}
+
+func toMaps(v any) []map[string]any {
+	var out []map[string]any
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			m, _ := e.(map[string]any)
+			out = append(out, m)
+		}
+	case []Record:
+		out = x
+	}
+	return out
+}

@@ -74,7 +74,9 @@
 // connector's echo of its own write does not come back as a change. A
 // line names its item by item_number; description, price and vat_code
 // default to the item's when left out; a line without line_no gets the
-// next free number. PATCH is 405.
+// next number the order never had (numbers of removed lines are not
+// handed out again, so (order, line_no) names one line for ever). PATCH
+// is 405.
 //
 // Validation errors are 422 {"error":{"code","message","field"}}, the
 // first thing wrong, with code required, invalid, unknown_field, taken or

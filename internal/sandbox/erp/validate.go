@@ -237,7 +237,7 @@ func (s *Server) checkOrder(o, old *Order, obj custom.Object) *custom.FieldError
 }
 
 // bindLines reads lines: the order's full list of lines. A line without
-// line_no gets the next free number; description, price and vat_code
+// line_no gets the next number the order never had; description, price and vat_code
 // default to the item's when left out or null.
 func (s *Server) bindLines(old *Order, obj custom.Object) ([]Line, *custom.FieldError) {
 	items, fe := custom.DecodeArray(obj["lines"], "lines")
@@ -298,7 +298,18 @@ func (s *Server) bindLines(old *Order, obj custom.Object) ([]Line, *custom.Field
 		l.Amount = round2(l.Qty * l.Price * (1 - l.DiscountPct/100))
 		lines = append(lines, l)
 	}
+	// Line numbers are never handed out twice within an order: a client
+	// that keeps lines by (order, line_no) must not take a new line for
+	// one removed before. The highest number an order ever had is kept
+	// among the counters, recorded whenever the order is written.
 	next := 0
+	if old != nil {
+		key := "lines:" + old.ID
+		for _, l := range old.Lines {
+			s.counters[key] = max(s.counters[key], int64(l.LineNo))
+		}
+		next = int(s.counters[key])
+	}
 	for _, l := range lines {
 		next = max(next, l.LineNo)
 	}
