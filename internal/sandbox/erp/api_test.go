@@ -172,15 +172,16 @@ func TestOrderLinesRoundTrip(t *testing.T) {
 	e := startERP(t, Options{})
 	cust := e.Put(Customers, Record{"name": "Acme", "currency": "GBP"})
 	contact := e.Put(Contacts, Record{"customer_id": cust["id"], "last_name": "Lee"})
-	e.Put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 12.5, "vat_code": "R"})
-	e.Put(Products, Record{"item_number": "H-1", "name": "Hour", "price": 100})
+	w1 := e.Put(Products, Record{"item_number": "W-1", "name": "Widget", "price": 12.5, "vat_code": "R"})
+	h1 := e.Put(Products, Record{"item_number": "H-1", "name": "Hour", "price": 100})
+	// A line names its item by item number, or by the product's id.
 	body := map[string]any{"customer_id": cust["id"], "contact_id": contact["id"], "reference": "PO-1", "delivery_date": "2024-02-01",
-		"lines": []any{map[string]any{"item_number": "w-1", "qty": 4}, map[string]any{"item_number": "H-1", "qty": 1.5, "price": 90, "discount_pct": 10, "description": "Setup"}}}
+		"lines": []any{map[string]any{"item_number": "w-1", "qty": 4}, map[string]any{"item_id": h1["id"], "qty": 1.5, "price": 90, "discount_pct": 10, "description": "Setup"}}}
 	a := e.Must(201, e.Call("POST", "/erp/orders", body))
 	o := a.Obj(t)
 	wantLines := []any{
-		map[string]any{"line_no": 1.0, "item_number": "W-1", "description": "Widget", "qty": 4.0, "price": 12.5, "discount_pct": 0.0, "vat_code": "R", "amount": 50.0},
-		map[string]any{"line_no": 2.0, "item_number": "H-1", "description": "Setup", "qty": 1.5, "price": 90.0, "discount_pct": 10.0, "vat_code": "S", "amount": 121.5},
+		map[string]any{"line_no": 1.0, "item_id": w1["id"], "item_number": "W-1", "description": "Widget", "qty": 4.0, "price": 12.5, "discount_pct": 0.0, "vat_code": "R", "amount": 50.0},
+		map[string]any{"line_no": 2.0, "item_id": h1["id"], "item_number": "H-1", "description": "Setup", "qty": 1.5, "price": 90.0, "discount_pct": 10.0, "vat_code": "S", "amount": 121.5},
 	}
 	if !reflect.DeepEqual(o["lines"], wantLines) || o["total"] != 171.5 || o["number"] != "SO00001" || o["currency"] != "GBP" ||
 		o["order_date"] != "2024-01-02" || o["status"] != "open" {
@@ -208,6 +209,11 @@ func TestOrderLinesRoundTrip(t *testing.T) {
 	}
 	e.Must(409, e.Call("DELETE", "/erp/orders/"+id, nil))
 	e.Must(409, e.Call("DELETE", "/erp/customers/"+cust["id"].(string), nil))
+	// An item id and an item number that name different products are refused.
+	bad := map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"item_id": h1["id"], "item_number": "W-1", "qty": 1}}}
+	if _, _, field := apiErr(t, e.Must(422, e.Call("POST", "/erp/orders", bad))); field != "lines[0].item_number" {
+		t.Errorf("field %q", field)
+	}
 	e.Must(409, e.Call("DELETE", "/erp/contacts/"+contact["id"].(string), nil))
 }
 

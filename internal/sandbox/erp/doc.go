@@ -60,7 +60,7 @@
 //	order     id, number, customer_id, contact_id, order_date,
 //	          delivery_date, reference, description, currency, status
 //	          (open, confirmed, delivered, invoiced, cancelled), lines
-//	          [{line_no, item_number, description, qty, price,
+//	          [{line_no, item_id, item_number, description, qty, price,
 //	          discount_pct, vat_code, amount}], total, timestamps
 //
 // Writes. POST and PUT both take the full record. A member PUT leaves out
@@ -72,7 +72,9 @@
 // are ignored, so a client may PUT back what it read. A PUT that changes
 // nothing is no change: no new sequence number, updated_at stays, and a
 // connector's echo of its own write does not come back as a change. A
-// line names its item by item_number; description, price and vat_code
+// line names its item by item_id (the product's id, as a client that keeps
+// references by id has it) or item_number, and carries both once written;
+// given both, they must name the same product. Description, price and vat_code
 // default to the item's when left out; a line without line_no gets the
 // next number the order never had (numbers of removed lines are not
 // handed out again, so (order, line_no) names one line for ever). PATCH

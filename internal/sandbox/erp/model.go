@@ -75,6 +75,7 @@ type Order struct {
 // Line is one line of an order, numbered by LineNo within it.
 type Line struct {
 	LineNo      int     `json:"line_no"`
+	ItemID      string  `json:"item_id"` // the product's id; a write may name the item by either
 	ItemNumber  string  `json:"item_number"`
 	Description string  `json:"description"`
 	Qty         float64 `json:"qty"`

@@ -258,19 +258,33 @@ func (s *Server) bindLines(old *Order, obj custom.Object) ([]Line, *custom.Field
 		if fe := custom.Bind(&l, item, path+".", func(n string) bool { return n == "amount" }); fe != nil {
 			return nil, fe
 		}
-		l.ItemNumber = strings.TrimSpace(l.ItemNumber)
+		l.ItemNumber, l.ItemID = strings.TrimSpace(l.ItemNumber), strings.TrimSpace(l.ItemID)
 		if l.LineNo < 0 || taken[l.LineNo] {
 			return nil, custom.Invalid(path+".line_no", "%d is not a free line number of this order", l.LineNo)
 		}
 		taken[l.LineNo] = l.LineNo > 0
-		if l.ItemNumber == "" {
+		var p Product
+		switch {
+		case l.ItemID != "":
+			// By id, as a client that keeps references by id names it.
+			row := s.products.Live(l.ItemID)
+			if row == nil {
+				return nil, &custom.FieldError{Field: path + ".item_id", Code: "not_found", Message: fmt.Sprintf("no product with id %q", l.ItemID)}
+			}
+			p = row.Rec
+			if l.ItemNumber != "" && !strings.EqualFold(l.ItemNumber, p.ItemNumber) {
+				return nil, custom.Invalid(path+".item_number", "%q is not the item number of product %s (%s)", l.ItemNumber, p.ID, p.ItemNumber)
+			}
+		case l.ItemNumber == "":
 			return nil, custom.Required(path + ".item_number")
+		default:
+			found := s.products.Find(func(p *Product) bool { return strings.EqualFold(p.ItemNumber, l.ItemNumber) })
+			if len(found) == 0 {
+				return nil, &custom.FieldError{Field: path + ".item_number", Code: "not_found", Message: fmt.Sprintf("no product with item number %q", l.ItemNumber)}
+			}
+			p = found[0].Rec
 		}
-		found := s.products.Find(func(p *Product) bool { return strings.EqualFold(p.ItemNumber, l.ItemNumber) })
-		if len(found) == 0 {
-			return nil, &custom.FieldError{Field: path + ".item_number", Code: "not_found", Message: fmt.Sprintf("no product with item number %q", l.ItemNumber)}
-		}
-		p := found[0].Rec
+		l.ItemID = p.ID
 		if p.Blocked && !onOrder[strings.ToLower(p.ItemNumber)] {
 			return nil, custom.Invalid(path+".item_number", "product %s is blocked for new lines", p.ItemNumber)
 		}
