@@ -513,7 +513,9 @@ func TestDescribe(t *testing.T) {
 	want := map[string]string{
 		"customers": "delete true: billing_address:object company_name:string created_at:datetime deleted_at:string email:string first_name:string id:number last_name:string phone:string type:string updated_at:datetime vat_number:string",
 		"products":  "delete true: price:number sku:string",
-		"orders":    "delete false: ",
+		"orders":    "delete false: customer_id:integer",
+		// Lines are deleted by updating their order, which the settings allow.
+		"orders/line_items": "delete true: product_id:integer quantity:integer _parent:string",
 	}
 	for k, v := range want {
 		if got[k] != v {

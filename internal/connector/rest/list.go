@@ -50,6 +50,9 @@ func decodePageToken(s string) (pageToken, error) {
 // fit the settings is an error and returns no records, so the engine
 // stores nothing of it.
 func (c *Conn) List(ctx context.Context, datatype string, req connector.ListRequest) (connector.Page, error) {
+	if l, ok := c.nested(datatype); ok {
+		return c.listLines(ctx, l, req)
+	}
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return connector.Page{}, err

@@ -23,7 +23,7 @@ const Kind = "rest"
 
 func init() {
 	connector.Register(Kind, func(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
-		return Open(ctx, system, settings, Options{})
+		return Open(ctx, system, settings, Options{State: connector.StateFrom(ctx)})
 	})
 }
 
@@ -42,6 +42,11 @@ type Options struct {
 	// LookupEnv reads the environment variables *_env settings name; nil
 	// means the process environment.
 	LookupEnv func(string) (string, bool)
+	// State keeps what the connector must remember across runs: the ids
+	// of the nested lines of each record it has listed, so that a line
+	// removed from its record comes out as a tombstone. nil means memory
+	// only (see memState); `concord run` passes Concord's store.
+	State connector.State
 }
 
 // Conn is an open REST system. It is safe for concurrent use; listings of
@@ -52,6 +57,7 @@ type Conn struct {
 	c      *client
 	now    func() time.Time
 	log    *slog.Logger
+	state  connector.State
 
 	mu        sync.Mutex
 	described map[string][]connector.Property // inferred properties by datatype
@@ -92,7 +98,10 @@ func New(system string, cfg *Config, opts Options) *Conn {
 		pacer:  pace.NewWindow(cfg.RateLimit, time.Minute+time.Second, opts.Now, opts.Sleep),
 	}
 	c.auth = newAuthenticator(c)
-	return &Conn{system: system, cfg: cfg, c: c, now: opts.Now, log: log, described: map[string][]connector.Property{}}
+	if opts.State == nil {
+		opts.State = &memState{v: map[string]memValue{}}
+	}
+	return &Conn{system: system, cfg: cfg, c: c, now: opts.Now, log: log, state: opts.State, described: map[string][]connector.Property{}}
 }
 
 // Calls returns how many HTTP requests the connector has sent (token
@@ -123,8 +132,18 @@ func (c *Conn) datatype(name string) (*Datatype, error) {
 	if d, ok := c.cfg.Datatypes[name]; ok {
 		return d, nil
 	}
-	return nil, fmt.Errorf("system %q: no datatype %q in settings.datatypes (it has %s): %w",
-		c.system, name, strings.Join(slices.Sorted(maps.Keys(c.cfg.Datatypes)), ", "), connector.ErrRejected)
+	names := slices.Sorted(maps.Keys(c.cfg.Datatypes))
+	for _, dt := range names {
+		for _, f := range slices.Sorted(maps.Keys(c.cfg.Datatypes[dt].Lines)) {
+			names = append(names, dt+"/"+f)
+		}
+	}
+	hint := ""
+	if parent, field, nested := strings.Cut(name, "/"); nested {
+		hint = fmt.Sprintf("; nested lines are served when settings.datatypes.%s.lines names them (lines: {%s: {id_field: …}})", parent, field)
+	}
+	return nil, fmt.Errorf("system %q: no datatype %q in settings.datatypes (it has %s)%s: %w",
+		c.system, name, strings.Join(names, ", "), hint, connector.ErrRejected)
 }
 
 // url is base_url + path (with {id} filled in) + query.
@@ -226,6 +245,9 @@ func (c *Conn) get(ctx context.Context, d *Datatype, id string) (connector.Recor
 
 // Get returns one record, or an error wrapping ErrNotFound.
 func (c *Conn) Get(ctx context.Context, datatype, id string) (connector.Record, error) {
+	if l, ok := c.nested(datatype); ok {
+		return c.getLine(ctx, l, id)
+	}
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return connector.Record{}, err
@@ -244,14 +266,18 @@ func (c *Conn) body(d *Datatype, op *Op, fields connector.Fields) ([]byte, error
 	for _, k := range d.ReadOnly {
 		delete(out, k)
 	}
-	for _, p := range d.Properties {
-		if s, ok := out[p.Name].(string); ok && (p.Type == "integer" || p.Type == "number") {
-			if p.Type == "integer" {
-				if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
-					out[p.Name] = n
+	numbers(out, d.Properties)
+	for field, l := range d.Lines {
+		// Lines go out as the record's list (an insert carries them, an
+		// update of a line sends the whole list): the same rules per line.
+		list, _ := out[field].([]any)
+		for _, e := range list {
+			if line, ok := e.(map[string]any); ok {
+				for _, k := range l.ReadOnly {
+					delete(line, k)
 				}
-			} else if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-				out[p.Name] = f
+				delete(line, ParentField)
+				numbers(line, l.Properties)
 			}
 		}
 	}
@@ -262,9 +288,28 @@ func (c *Conn) body(d *Datatype, op *Op, fields connector.Fields) ([]byte, error
 	return b, nil
 }
 
+// numbers turns the texts of fields declared integer or number into JSON
+// numbers, where they hold one.
+func numbers(out map[string]any, props []connector.Property) {
+	for _, p := range props {
+		if s, ok := out[p.Name].(string); ok && (p.Type == "integer" || p.Type == "number") {
+			if p.Type == "integer" {
+				if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+					out[p.Name] = n
+				}
+			} else if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+				out[p.Name] = f
+			}
+		}
+	}
+}
+
 // Insert creates a record and returns it with its id: from the answer's
 // record (id_field), or from its Location header.
 func (c *Conn) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
+	if l, ok := c.nested(datatype); ok {
+		return c.insertLine(ctx, l, fields)
+	}
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return connector.Record{}, err
@@ -334,6 +379,9 @@ func locationID(loc, collection string) string {
 // ETag goes along as If-Match so that the system refuses a write over a
 // change made in between (412).
 func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector.Fields, ifMatch string) (connector.Record, error) {
+	if l, ok := c.nested(datatype); ok {
+		return c.updateLine(ctx, l, id, fields, ifMatch)
+	}
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return connector.Record{}, err
@@ -362,12 +410,19 @@ func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector
 			}
 		}
 	}
+	return c.write(ctx, d, id, payload, header)
+}
+
+// write sends an update's payload and returns the record as written when
+// the answer holds it (a zero Record when it does not).
+func (c *Conn) write(ctx context.Context, d *Datatype, id string, payload connector.Fields, header http.Header) (connector.Record, error) {
+	up := d.Update
 	body, err := c.body(d, up, payload)
 	if err != nil {
 		return connector.Record{}, err
 	}
 	target := c.url(up.Path, id, nil)
-	ans, err := c.c.do(ctx, call{datatype: datatype, method: up.Method, url: target, body: body, header: header})
+	ans, err := c.c.do(ctx, call{datatype: d.Name, method: up.Method, url: target, body: body, header: header})
 	if err != nil {
 		return connector.Record{}, err
 	}
@@ -378,7 +433,7 @@ func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector
 	// not is no failure (the write is done), the next listing reads it.
 	r, err := c.one(d, up, up.Method, target, ans)
 	if err != nil || r.Deleted {
-		c.log.Debug("the answer to an update holds no record", "datatype", datatype, "id", id, "err", err)
+		c.log.Debug("the answer to an update holds no record", "datatype", d.Name, "id", id, "err", err)
 		return connector.Record{}, nil
 	}
 	r.ID = id
@@ -387,6 +442,9 @@ func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector
 
 // Delete removes a record; ErrNotSupported when delete is switched off.
 func (c *Conn) Delete(ctx context.Context, datatype, id string) error {
+	if l, ok := c.nested(datatype); ok {
+		return c.deleteLine(ctx, l, id)
+	}
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return err
@@ -408,23 +466,36 @@ func (c *Conn) Describe(ctx context.Context) ([]connector.DatatypeInfo, error) {
 		props := d.Properties
 		if props == nil {
 			var err error
-			if props, err = c.infer(ctx, d); err != nil {
+			if props, err = c.infer(ctx, d.Name); err != nil {
 				return nil, err
 			}
 		}
 		out = append(out, connector.DatatypeInfo{Name: name, Properties: slices.Clone(props), CanDelete: d.Delete != nil})
+		for _, field := range slices.Sorted(maps.Keys(d.Lines)) {
+			l := d.Lines[field]
+			props := l.Properties
+			if props == nil {
+				var err error
+				if props, err = c.infer(ctx, l.Name); err != nil {
+					return nil, err
+				}
+			} else {
+				props = append(slices.Clone(props), connector.Property{Name: ParentField, Type: "string"})
+			}
+			out = append(out, connector.DatatypeInfo{Name: l.Name, Properties: slices.Clone(props), CanDelete: d.Update != nil})
+		}
 	}
 	return out, nil
 }
 
-func (c *Conn) infer(ctx context.Context, d *Datatype) ([]connector.Property, error) {
+func (c *Conn) infer(ctx context.Context, name string) ([]connector.Property, error) {
 	c.mu.Lock()
-	props, ok := c.described[d.Name]
+	props, ok := c.described[name]
 	c.mu.Unlock()
 	if ok {
 		return props, nil
 	}
-	p, err := c.List(ctx, d.Name, connector.ListRequest{Full: true})
+	p, err := c.List(ctx, name, connector.ListRequest{Full: true})
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +507,7 @@ func (c *Conn) infer(ctx context.Context, d *Datatype) ([]connector.Property, er
 		}
 	}
 	c.mu.Lock()
-	c.described[d.Name] = props
+	c.described[name] = props
 	c.mu.Unlock()
 	return props, nil
 }

@@ -91,6 +91,22 @@ type Datatype struct {
 	Get, Insert *Op
 	Update      *Op
 	Delete      *Op // nil: the system cannot delete (ErrNotSupported)
+
+	// Lines are the arrays of lines nested in the records, by member
+	// name; each is served as the datatype "<name>/<member>".
+	Lines map[string]*Lines
+}
+
+// Lines are lines nested in a datatype's records (an order's line_items),
+// served as a datatype of their own: one record per line, with the id
+// "<record id>/<line id>" and the record's id in the field "_parent".
+type Lines struct {
+	Parent     *Datatype
+	Field      string    // the record's member that holds the list
+	Name       string    // the datatype they are served as: "<parent>/<field>"
+	IDField    fieldPath // the line's id within its record
+	ReadOnly   []string  // line members never sent in a write
+	Properties []connector.Property
 }
 
 // Paging is how a listing's pages are asked for.
@@ -129,7 +145,8 @@ type Op struct {
 
 var (
 	topKeys      = []string{"auth", "base_url", "datatypes", "defaults", "error_detail", "error_message", "headers", "max_attempts", "max_wait", "rate_limit", "timeout"}
-	datatypeKeys = []string{"changes", "delete", "deleted_field", "get", "id_field", "insert", "list", "modified_field", "paging", "properties", "read_only", "update"}
+	datatypeKeys = []string{"changes", "delete", "deleted_field", "get", "id_field", "insert", "lines", "list", "modified_field", "paging", "properties", "read_only", "update"}
+	linesKeys    = []string{"id_field", "properties", "read_only"}
 	listKeys     = []string{"path", "query", "records"}
 	pagingKeys   = map[string][]string{ // the keys each style takes, besides style
 		PageNumber: {"first_page", "more_field", "page_param", "size", "size_param"},
@@ -569,39 +586,8 @@ func (p *parser) datatype(name string, own, defaults map[string]any) *Datatype {
 	}
 	d.ModifiedField = n.path("modified_field", "")
 	d.DeletedField = n.path("deleted_field", "")
-	if v, path, ok := n.get("read_only"); ok && v != nil {
-		list, isList := v.([]any)
-		if !isList {
-			p.fail(path, "want a list of field names, got %s", describe(v))
-		}
-		for _, e := range list {
-			s, isStr := e.(string)
-			if !isStr || s == "" {
-				p.fail(path, "want a list of field names, got %s in it", describe(e))
-				continue
-			}
-			d.ReadOnly = append(d.ReadOnly, s)
-		}
-	}
-	if props, state := n.child("properties", ""); state == given {
-		for i, side := range []struct {
-			m    map[string]any
-			path string
-		}{{props.own, props.ownPath}, {props.def, props.defPath}} {
-			for _, k := range slices.Sorted(mapKeys(side.m)) {
-				if i == 1 && hasKey(props.own, k) {
-					continue
-				}
-				t, _ := side.m[k].(string)
-				if !slices.Contains(propertyTypes, t) {
-					p.fail(side.path+"."+k, "want a type: one of %s; got %s", strings.Join(propertyTypes, ", "), describe(side.m[k]))
-					continue
-				}
-				d.Properties = append(d.Properties, connector.Property{Name: k, Type: t})
-			}
-		}
-		sort.Slice(d.Properties, func(i, j int) bool { return d.Properties[i].Name < d.Properties[j].Name })
-	}
+	d.ReadOnly = n.names("read_only")
+	d.Properties = n.properties()
 
 	list, _ := n.child("list", "")
 	list.only(listKeys, "list", false)
@@ -632,7 +618,100 @@ func (p *parser) datatype(name string, own, defaults map[string]any) *Datatype {
 	if d.Update != nil && (d.Update.Full || d.Update.IfMatch != "none") && d.Get == nil {
 		p.fail(n.ownPath+".update", "a full update or an if_match check reads the record first: it needs get, which is switched off")
 	}
+	p.lines(n, d)
 	return d
+}
+
+// names reads a list of member names (read_only).
+func (n node) names(key string) []string {
+	v, path, ok := n.get(key)
+	if !ok || v == nil {
+		return nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		n.p.fail(path, "want a list of field names, got %s", describe(v))
+	}
+	var out []string
+	for _, e := range list {
+		s, isStr := e.(string)
+		if !isStr || s == "" {
+			n.p.fail(path, "want a list of field names, got %s in it", describe(e))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// properties reads declared property types, the datatype's own over the
+// defaults'.
+func (n node) properties() []connector.Property {
+	props, state := n.child("properties", "")
+	if state != given {
+		return nil
+	}
+	var out []connector.Property
+	for i, side := range []struct {
+		m    map[string]any
+		path string
+	}{{props.own, props.ownPath}, {props.def, props.defPath}} {
+		for _, k := range slices.Sorted(mapKeys(side.m)) {
+			if i == 1 && hasKey(props.own, k) {
+				continue
+			}
+			t, _ := side.m[k].(string)
+			if !slices.Contains(propertyTypes, t) {
+				n.p.fail(side.path+"."+k, "want a type: one of %s; got %s", strings.Join(propertyTypes, ", "), describe(side.m[k]))
+				continue
+			}
+			out = append(out, connector.Property{Name: k, Type: t})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// lines reads a datatype's nested lines: lines: {<member>: {id_field,
+// read_only, properties}}. They belong to one datatype, so the defaults
+// hold none.
+func (p *parser) lines(dt node, d *Datatype) {
+	if hasKey(dt.def, "lines") {
+		p.fail(dt.defPath+".lines", "nested lines belong to one datatype: set them under settings.datatypes.<name>.lines")
+	}
+	own := node{p: p, own: dt.own, ownPath: dt.ownPath}
+	block, state := own.child("lines", "")
+	if state == off {
+		p.fail(block.ownPath, "want one block per array member that holds lines, such as lines: {line_items: {id_field: id}}")
+	}
+	if state != given {
+		return
+	}
+	d.Lines = map[string]*Lines{}
+	for _, field := range slices.Sorted(mapKeys(block.own)) {
+		at := block.ownPath + "." + field
+		if field == "" || strings.ContainsAny(field, "./?#{}") {
+			p.fail(at, "%q is not a member name: nested lines are a list member of the record, such as line_items", field)
+			continue
+		}
+		n, state := block.child(field, "")
+		if state == off {
+			p.fail(at, "want a block of settings (may be empty: {})")
+			continue
+		}
+		n.only(linesKeys, "nested lines", false)
+		l := &Lines{Parent: d, Field: field, Name: d.Name + "/" + field}
+		l.IDField = n.path("id_field", "id")
+		if l.IDField.isRoot() {
+			p.fail(l.IDField.setting, "want the line's id member, such as id or line_no")
+		}
+		l.ReadOnly = n.names("read_only")
+		l.Properties = n.properties()
+		if slices.Contains(d.ReadOnly, field) {
+			p.fail(at, "the record's %s is read_only, so its lines could never be written", field)
+		}
+		d.Lines[field] = l
+	}
 }
 
 func (p *parser) paging(dt node, name string) Paging {

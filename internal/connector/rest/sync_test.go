@@ -178,16 +178,17 @@ func TestSyncWebshopAndERPBothWays(t *testing.T) {
 	}
 
 	// A round with nothing changed writes nothing and reads one page per
-	// datatype: two in the shop, three in the ERP.
+	// datatype: three in the shop, four in the ERP, orders twice (once
+	// for the orders, once for their lines).
 	shop.srv.ResetCalls()
 	ledger.srv.ResetCalls()
 	if rep := h.cycle(); rep.Writes() != 0 || len(rep.Errors) != 0 {
 		t.Errorf("a quiet round: %+v", rep)
 	}
-	if got, want := shop.srv.Calls(), map[string]int{"GET /api/v1/customers": 1, "GET /api/v1/products": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := shop.srv.Calls(), map[string]int{"GET /api/v1/customers": 1, "GET /api/v1/orders": 2, "GET /api/v1/products": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("a quiet round's calls to the shop: %v, want %v", got, want)
 	}
-	if got, want := ledger.srv.Calls(), map[string]int{"GET /erp/customers": 1, "GET /erp/contacts": 1, "GET /erp/products": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if got, want := ledger.srv.Calls(), map[string]int{"GET /erp/customers": 1, "GET /erp/contacts": 1, "GET /erp/orders": 2, "GET /erp/products": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("a quiet round's calls to the ERP: %v, want %v", got, want)
 	}
 }
