@@ -2,7 +2,9 @@ package rest_test
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +161,107 @@ func TestConformanceERPProducts(t *testing.T) {
 		p, _ := f["price"].(float64)
 		return connector.Fields{"price": p + 1}
 	}))
+}
+
+// splitLine splits a nested line's record id for a test's own edits.
+func splitLine(t *testing.T, id string) (string, string) {
+	t.Helper()
+	parent, line, ok := strings.Cut(id, "/")
+	if !ok {
+		t.Fatalf("line id %q", id)
+	}
+	return parent, line
+}
+
+// The lines nested in the shop's orders, as the datatype orders/line_items:
+// a hundred lines over sixty orders, which take two pages.
+func TestConformanceWebshopOrderLines(t *testing.T) {
+	t.Parallel()
+	var orders []string
+	var product int64
+	h := shopHarness("orders/line_items", func(i int) connector.Fields {
+		return connector.Fields{rest.ParentField: orders[i%len(orders)], "product_id": product, "quantity": float64(i%5 + 1)}
+	}, func(f connector.Fields) connector.Fields {
+		q, _ := f["quantity"].(float64)
+		return connector.Fields{"quantity": q + 1}
+	})
+	var srv *shop
+	var c *clock
+	h.Tick = func(t *testing.T) { c.Advance(2 * time.Second) }
+	h.Open = func(t *testing.T) connector.Connector {
+		c = newClock()
+		srv = newShop(t, c)
+		cust := srv.put("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "a@acme.test"})
+		product = srv.put("products", map[string]any{"sku": "MUG", "name": "Mug", "price": "4.50"})["id"].(int64)
+		orders = nil
+		for range 60 { // more than a page of orders
+			o := srv.put("orders", map[string]any{"customer_id": cust["id"], "line_items": []any{map[string]any{"product_id": product, "quantity": 1}}})
+			orders = append(orders, fmt.Sprint(o["id"]))
+		}
+		return open(t, "webshop", smallPages(t, "webshop.yaml", "webshop"), srv.front)
+	}
+	h.UserEdit = func(t *testing.T, id string, fields connector.Fields) {
+		parent, line := splitLine(t, id)
+		n, _ := strconv.ParseInt(parent, 10, 64)
+		o, ok := srv.srv.Get("orders", n)
+		if !ok {
+			t.Fatalf("no order %d", n)
+		}
+		var items []any
+		for _, e := range o["line_items"].([]any) {
+			l := map[string]any{"id": e.(map[string]any)["id"]}
+			if fmt.Sprint(l["id"]) == line {
+				maps.Copy(l, fields)
+			}
+			items = append(items, l)
+		}
+		if _, err := srv.srv.Edit("orders", n, map[string]any{"line_items": items}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.MissingID = "987654321/1"
+	connectortest.Run(t, h)
+}
+
+// The lines nested in the ERP's orders, as the datatype orders/lines.
+func TestConformanceERPOrderLines(t *testing.T) {
+	t.Parallel()
+	var orders []string
+	var item string
+	var l *ledger
+	h := erpHarness("orders/lines", func(e *ledger) {
+		l = e
+		cust := e.put("customers", map[string]any{"name": "Acme"})
+		item = e.put("products", map[string]any{"item_number": "W-1", "name": "Widget", "price": 2.5})["id"].(string)
+		orders = nil
+		for range 60 { // more than a page of orders
+			o := e.put("orders", map[string]any{"customer_id": cust["id"], "lines": []any{map[string]any{"item_number": "W-1", "qty": 1}}})
+			orders = append(orders, o["id"].(string))
+		}
+	}, func(i int) connector.Fields {
+		return connector.Fields{rest.ParentField: orders[i%len(orders)], "item_id": item, "qty": float64(i%5 + 1), "description": fmt.Sprintf("Line %d", i)}
+	}, func(f connector.Fields) connector.Fields {
+		q, _ := f["qty"].(float64)
+		return connector.Fields{"qty": q + 1}
+	})
+	h.UserEdit = func(t *testing.T, id string, fields connector.Fields) {
+		parent, line := splitLine(t, id)
+		o, ok := l.srv.Get("orders", parent)
+		if !ok {
+			t.Fatalf("no order %s", parent)
+		}
+		var lines []any
+		for _, e := range o["lines"].([]any) {
+			ln := maps.Clone(e.(map[string]any))
+			if fmt.Sprint(ln["line_no"]) == line {
+				maps.Copy(ln, fields)
+			}
+			lines = append(lines, ln)
+		}
+		if _, err := l.srv.Edit("orders", parent, map[string]any{"lines": lines}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.MissingID = "00000000-0000-4000-8000-000000000000/1"
+	connectortest.Run(t, h)
 }

@@ -358,9 +358,14 @@ func settingsOf(cfg *config.Config, system string) map[string]any {
 // open opens a system of cfg through the connector, reaching f.
 func open(t testing.TB, system string, settings map[string]any, f *front) *rest.Conn {
 	t.Helper()
-	conn, err := rest.Open(context.Background(), system, settings, rest.Options{
-		HTTPClient: f.client(), Now: f.clock.Now, Sleep: f.clock.Sleep, Logger: quiet, LookupEnv: lookupEnv,
-	})
+	return openWith(t, system, settings, f, rest.Options{})
+}
+
+// openWith opens a system with options (a State) besides the test's own.
+func openWith(t testing.TB, system string, settings map[string]any, f *front, opts rest.Options) *rest.Conn {
+	t.Helper()
+	opts.HTTPClient, opts.Now, opts.Sleep, opts.Logger, opts.LookupEnv = f.client(), f.clock.Now, f.clock.Sleep, quiet, lookupEnv
+	conn, err := rest.Open(context.Background(), system, settings, opts)
 	if err != nil {
 		t.Fatalf("open %s: %v", system, err)
 	}
