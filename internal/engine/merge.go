@@ -386,7 +386,12 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 // intent here.
 func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in mapping.Input) (g *store.Golden, own bool, reason string) {
 	if len(s.intents) > 0 {
-		var hits []string
+		// A record that holds what an intent sent (or its golden record's
+		// content) and has its merge key is ours before one that has
+		// either only: the lines of one order that an insert carried
+		// (ADR 5) share their key when they are for the same product, and
+		// lines of another order may hold the same values.
+		var exact, loose []string
 		h := connector.Hash(r.Fields)
 		for _, gid := range sortedKeys(s.intents) {
 			if _, linked := s.linkedIn[gid]; linked {
@@ -396,12 +401,27 @@ func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in 
 			if cand == nil {
 				continue
 			}
+			content, keys := false, false
 			for _, it := range s.intents[gid] {
-				if it.Fingerprint == h || contentMatches(m, cand, r.Fields) || keysMatch(m.Merge, in.Props, cand.Props) {
-					hits = append(hits, gid)
-					break
-				}
+				content = content || it.Fingerprint == h
 			}
+			content = content || contentMatches(m, cand, r.Fields)
+			keys = keysMatch(m.Merge, in.Props, cand.Props)
+			switch {
+			case content && (keys || len(m.Merge) == 0):
+				exact = append(exact, gid)
+			case content || keys:
+				loose = append(loose, gid)
+			}
+		}
+		hits := exact
+		if len(hits) == 0 {
+			hits = loose
+		}
+		if len(hits) > 1 && m.Repeats && len(exact) > 1 && sameContent(s, exact) {
+			// Lines alike in every value (two equal lines of one order):
+			// whichever is linked first, the other is linked next.
+			hits = hits[:1]
 		}
 		switch len(hits) {
 		case 1:
@@ -417,6 +437,22 @@ func (e *Engine) identify(s *mergeState, m *mapping.Mapping, r store.Record, in 
 		own = true
 	}
 	return g, own, reason
+}
+
+// sameContent tells whether golden records hold the same values.
+func sameContent(s *mergeState, ids []string) bool {
+	for _, id := range ids[1:] {
+		a, b := s.goldens[ids[0]].Props, s.goldens[id].Props
+		if len(a) != len(b) {
+			return false
+		}
+		for k, v := range a {
+			if !mapping.Equal(v, b[k]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // keysMatch tells whether some merge criterion has equal, non-empty values

@@ -427,3 +427,20 @@ func TestInsertsGoInBulkWhereTheSystemTakesThem(t *testing.T) {
 		t.Fatalf("after an edit in b: %d renamed in a (want 1), %d customers (want 251)", renamed, w.count("a", "customers"))
 	}
 }
+
+// Lines an insert carried are recognised by what was sent before their
+// merge key: lines of one order for the same product, equal lines, and a
+// line of another order with the same values are each linked once, and
+// none is sent again.
+func TestLinesAnInsertCarriedSharingAProductAreLinkedOnce(t *testing.T) {
+	w, erpConn, o := newLinesInPostWorld(t, false)
+	shop := w.sys["shop"]
+	shop.Create("order_lines", connector.Fields{"order_id": o.order, "product_id": o.products[0], "qty": 5.0}) // the product of line 1
+	shop.Create("order_lines", connector.Fields{"order_id": o.order, "product_id": o.products[0], "qty": 5.0}) // equal to the one before
+	o2 := shop.Create("orders", connector.Fields{"number": "SO-2", "customer_id": o.customer, "status": "confirmed"}).ID
+	shop.Create("order_lines", connector.Fields{"order_id": o2, "product_id": o.products[0], "qty": 2.0}) // the values of line 1
+	w.settle()
+	if n := w.count("erp", "SalesOrderLines"); n != 5 || erpConn.posts != 2 || erpConn.linePosts != 0 {
+		t.Fatalf("erp has %d lines (%d posted on their own) of %d orders posted, want 5 lines carried by 2 orders", n, erpConn.linePosts, erpConn.posts)
+	}
+}
