@@ -338,3 +338,49 @@ func TestNestedLinesDatatype(t *testing.T) {
 		t.Errorf("lines the settings do not name: %v", err)
 	}
 }
+
+// The engine's circuit breaker counts the tombstones of nested lines like
+// any deletions of their datatype: an order deleted with most of the
+// lines there are stops at the breaker until someone accepts it, and its
+// lines then go from the other side (lines follow their order).
+func TestNestedLinesAndTheBreaker(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, nil)
+	h.restart()
+	shop, ledger := h.shop, h.erp
+	acme := shop.put("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "info@acme.test"})
+	mug := shop.put("products", map[string]any{"sku": "MUG-1", "name": "Mug", "price": "12.50", "active": true})
+	lines := func(n int) []any {
+		var out []any
+		for i := range n {
+			out = append(out, map[string]any{"product_id": mug["id"], "quantity": i + 1})
+		}
+		return out
+	}
+	big := shop.put("orders", map[string]any{"customer_id": acme["id"], "line_items": lines(7)})
+	shop.put("orders", map[string]any{"customer_id": acme["id"], "line_items": lines(4)})
+	h.settle()
+	if n := strings.Count(lineSummary(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", big["number"].(string))), "×"); n != 7 {
+		h.deadLetters()
+		t.Fatalf("the big order reached the ERP with %d lines, want 7: %v", n, lineSummary(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", big["number"].(string))))
+	}
+
+	if err := shop.srv.Remove("orders", big["id"].(int64)); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.cycle()
+	if !slices.Contains(rep.BreakerHit, "webshop:orders/line_items") {
+		t.Fatalf("7 of 11 lines gone in one read: breaker hits %v", rep.BreakerHit)
+	}
+	h.settle()
+	if n := strings.Count(lineSummary(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", big["number"].(string))), "×"); n != 7 {
+		t.Fatalf("with the breaker open the ERP's order has %d lines, want 7 still", n)
+	}
+	if err := h.st.SetBreaker(context.Background(), "webshop", "orders/line_items", engine.BreakerAccepted); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if got := lineSummary(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", big["number"].(string))); got != "" {
+		t.Errorf("once accepted, the deleted order's lines are removed from the ERP's order (its header stays: delete ignore): %q", got)
+	}
+}
