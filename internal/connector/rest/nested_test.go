@@ -84,7 +84,13 @@ func TestSyncOrdersWithNestedLines(t *testing.T) {
 	wsOrder := shop.put("orders", map[string]any{"customer_id": acme["id"], "customer_note": "Leave at the door",
 		"line_items": []any{map[string]any{"product_id": mug["id"], "quantity": 2}, map[string]any{"product_id": tea["id"], "quantity": 1}}})
 	wsNumber := wsOrder["number"].(string)
+	shop.srv.ResetCalls()
+	ledger.srv.ResetCalls()
 	h.settle()
+	if c := ledger.srv.Calls(); c["POST /erp/orders"] != 1 || writes(c) != 1 {
+		t.Errorf("an order of two lines reaches the ERP in one POST that carries its lines: %v", c)
+	}
+	t.Logf("an order of two lines made in the shop: ERP %v; shop %v", ledger.srv.Calls(), shop.srv.Calls())
 	erpOrder := orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", wsNumber)
 	if got, want := lineSummary(erpOrder), "MUG-1×2@12.5 TEA-1×1@7.5"; got != want {
 		h.deadLetters()
