@@ -16,6 +16,20 @@
 // a bearer token, basic, an API-key header or OAuth2 client credentials;
 // secrets may come from the environment.
 //
+// Lines nested in a record (an order's line_items) are served as a
+// datatype of their own, "<datatype>/<member>", configured per datatype:
+//
+//	datatypes:
+//	  orders:
+//	    lines:
+//	      line_items: {id_field: id, read_only: [sku, name, total], properties: {product_id: integer}}
+//
+// A listing of it is the record's listing with one record per line (id
+// "<record id>/<line id>", the line plus "_parent", the record's modified
+// time); a line that left its record comes out as a tombstone, from the
+// line ids kept per record in the connector.State; a write reads the
+// record and writes it back with its whole list of lines (lines.go, ADR 12).
+//
 // It owns the wire protocol only: settings, auth, pacing, retries with
 // backoff honouring Retry-After, error classes, paging, cursors, and
 // reading JSON without changing a value (numbers stay the numbers the
