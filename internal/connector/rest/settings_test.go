@@ -93,6 +93,22 @@ func TestSettingsErrorsNameTheSettingAndWhatIsExpected(t *testing.T) {
 			[]string{"settings.datatypes: required: one block per datatype"}},
 		{"a bad envelope path", func(s map[string]any) { dig(s, "datatypes.customers.list")["records"] = "data..items" },
 			[]string{`settings.datatypes.customers.list.records: want a dotted path such as links.next or a JSON pointer such as /links/next, got "data..items"`}},
+		{"nested lines", func(s map[string]any) {
+			dig(s, "datatypes.customers.lines")["addresses"] = map[string]any{"id_field": "no", "read_only": []any{"country"}, "properties": map[string]any{"no": "integer"}}
+		}, nil},
+		{"nested lines in the defaults", func(s map[string]any) { dig(s, "defaults.lines")["items"] = map[string]any{} },
+			[]string{"settings.defaults.lines: nested lines belong to one datatype: set them under settings.datatypes.<name>.lines"}},
+		{"nested lines: a member name and a key", func(s map[string]any) {
+			l := dig(s, "datatypes.customers.lines")
+			l["a.b"] = map[string]any{}
+			l["items"] = map[string]any{"idfield": "no"}
+		}, []string{`settings.datatypes.customers.lines.a.b: "a.b" is not a member name`,
+			"settings.datatypes.customers.lines.items.idfield: unknown setting (nested lines takes id_field, properties, read_only)"}},
+		{"nested lines of a read-only member", func(s map[string]any) {
+			d := dig(s, "datatypes.customers")
+			d["read_only"] = []any{"id", "items"}
+			dig(d, "lines")["items"] = nil
+		}, []string{"settings.datatypes.customers.lines.items: the record's items is read_only, so its lines could never be written"}},
 		{"every problem at once", func(s map[string]any) {
 			s["timeout"] = 5
 			dig(s, "datatypes.products.insert")["id_from"] = "header"
