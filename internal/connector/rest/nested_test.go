@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/connector/rest"
@@ -388,5 +389,71 @@ func TestNestedLinesAndTheBreaker(t *testing.T) {
 	h.settle()
 	if got := lineSummary(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", big["number"].(string))); got != "" {
 		t.Errorf("once accepted, the deleted order's lines are removed from the ERP's order (its header stays: delete ignore): %q", got)
+	}
+}
+
+// A crash at any point of a cycle that carries line changes (a line added,
+// one changed, one removed in the ERP) loses none and makes no line twice:
+// after a restart on the same store the shop's order has the ERP's lines.
+func TestNestedLinesSurviveACrashAtEveryPoint(t *testing.T) {
+	t.Parallel()
+	points := []string{engine.PointCollectPage, engine.PointCollectDone, engine.PointMergeBatch, engine.PointShareBeforeWrite,
+		engine.PointShareAfterInsert, engine.PointShareAfterUpdate, engine.PointShareAfterDelete, engine.PointShareMidBatch, engine.PointShareCommit}
+	for _, point := range points {
+		t.Run(point, func(t *testing.T) {
+			t.Parallel()
+			// Pages of one record, so that listings have pages to crash between.
+			h := newHub(t, func(doc map[string]any) {
+				dig(doc, "systems.erp.settings.defaults.paging")["size"] = 1
+				dig(doc, "systems.webshop.settings.defaults.paging")["size"] = 1
+			})
+			h.restart()
+			shop, ledger := h.shop, h.erp
+			acme := ledger.put("customers", map[string]any{"name": "Acme", "email": "info@acme.test"})
+			ledger.put("customers", map[string]any{"name": "Brick", "email": "info@brick.test"})
+			pen := ledger.put("products", map[string]any{"item_number": "PEN-1", "name": "Pen", "price": 2.0})
+			ledger.put("products", map[string]any{"item_number": "INK-1", "name": "Ink", "price": 5.0})
+			so := ledger.put("orders", map[string]any{"customer_id": acme["id"], "lines": []any{
+				map[string]any{"item_id": pen["id"], "qty": 1}, map[string]any{"item_number": "INK-1", "qty": 2}}})
+			number := so["number"].(string)
+			h.settle()
+
+			lines := lineList(orderByNumber(t, ledger.srv.Records("orders"), "ERP orders", number), "lines")
+			pens := connector.CloneValue(lines[0]).(map[string]any)
+			pens["qty"] = 4.0 // changed; INK removed; a new pen line added
+			if _, err := ledger.srv.Edit("orders", so["id"].(string), map[string]any{"lines": []any{pens, map[string]any{"item_number": "PEN-1", "qty": 9}}}); err != nil {
+				t.Fatal(err)
+			}
+			crashed := false
+			eng, err := engine.New(h.cfg, h.st, map[string]connector.Connector{"webshop": h.shopConn, "erp": h.erpConn}, engine.Options{
+				Now: h.clock.Now, Logger: quiet, Crash: func(p string) error {
+					if p == point && !crashed {
+						crashed = true
+						return engine.ErrCrash
+					}
+					return nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 4 {
+				h.clock.Advance(time.Minute)
+				if _, err := eng.SyncOnce(context.Background()); err != nil && !errors.Is(err, engine.ErrCrash) {
+					t.Fatal(err)
+				}
+				if crashed {
+					break
+				}
+			}
+			if !crashed {
+				t.Errorf("the cycles never reached %s", point)
+			}
+			h.restart()
+			h.settle()
+			if got, want := lineSummary(orderByNumber(t, shop.srv.Records("orders"), "shop orders", number)), "PEN-1×4@2 PEN-1×9@2"; got != want {
+				h.deadLetters()
+				t.Fatalf("crashed at %s (%v): the shop's order has lines %q, want %q", point, crashed, got, want)
+			}
+		})
 	}
 }
