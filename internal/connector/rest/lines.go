@@ -34,8 +34,8 @@ const ParentField = "_parent"
 //     again, which the engine takes as done. A deleted record tombstones
 //     all its known lines. A full listing lists the live lines only; the
 //     engine finds what is gone by asking Get, which answers not found.
-//   - Get, Insert, Update and Delete read the record, change its list of
-//     lines and write the record back with the whole list by the
+//   - Get reads the record. Insert, Update and Delete read it, change its
+//     list of lines and write it back with the whole list by the
 //     datatype's update call (PATCH of the list, or PUT of the whole
 //     record with update.full): two calls per line written. A new line is
 //     sent without its id, which the system hands out; it is found in the
@@ -80,7 +80,8 @@ func (c *Conn) nested(name string) (*Lines, bool) {
 	return l, ok
 }
 
-// lineOf reads the lines of a record; problem says what does not fit.
+// linesOf reads the lines of a record and their ids; problem says what
+// does not fit.
 func (c *Conn) linesOf(l *Lines, parent connector.Record) ([]map[string]any, []string, string) {
 	v := parent.Fields[l.Field]
 	if v == nil {
