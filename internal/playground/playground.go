@@ -79,6 +79,9 @@ func Start(opts Options) (pg *Playground, err error) {
 	}()
 	want := func(s string) bool { return len(opts.Only) == 0 || contains(opts.Only, s) }
 
+	// The sandboxes run without their call limits, and the connectors are
+	// told not to pace themselves: the demo and QA make in minutes the calls
+	// a real installation spreads over hours.
 	if want(Webshop) {
 		srv, err := webshop.New(webshop.Options{SeedDemo: opts.SeedDemo, Logger: log.With("system", Webshop)})
 		if err != nil {
@@ -93,7 +96,7 @@ func Start(opts Options) (pg *Playground, err error) {
 		srv.SetBaseURL(base)
 		c := srv.Credentials(base)
 		pg.urls[Webshop] = base + "/api/v1"
-		pg.settings[Webshop] = map[string]any{"base_url": base + "/api/v1", "auth": map[string]any{"type": "bearer", "token": c.Token}}
+		pg.settings[Webshop] = map[string]any{"base_url": base + "/api/v1", "auth": map[string]any{"type": "bearer", "token": c.Token}, "rate_limit": 0}
 	}
 	if want(ERP) {
 		srv, err := erp.New(erp.Options{SeedDemo: opts.SeedDemo, Logger: log.With("system", ERP)})
@@ -109,7 +112,7 @@ func Start(opts Options) (pg *Playground, err error) {
 		srv.SetBaseURL(base)
 		c := srv.Credentials(base)
 		pg.urls[ERP] = base + "/erp"
-		pg.settings[ERP] = map[string]any{"base_url": base + "/erp", "auth": map[string]any{"type": "api_key", "header": "X-API-Key", "api_key": c.APIKey}}
+		pg.settings[ERP] = map[string]any{"base_url": base + "/erp", "auth": map[string]any{"type": "api_key", "header": "X-API-Key", "api_key": c.APIKey}, "rate_limit": 0}
 	}
 	if want(Exact) {
 		// No call budgets: the demo and QA make thousands of calls in
@@ -143,7 +146,7 @@ func Start(opts Options) (pg *Playground, err error) {
 		}
 		c := srv.Credentials(base)
 		pg.urls[WebCRM] = base
-		pg.settings[WebCRM] = map[string]any{"base_url": base, "api_token": c.AuthCode}
+		pg.settings[WebCRM] = map[string]any{"base_url": base, "api_token": c.AuthCode, "rate_limit": 0}
 	}
 	return pg, nil
 }
