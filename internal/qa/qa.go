@@ -278,7 +278,7 @@ func (r *run) section(ctx context.Context, sec Section) error {
 	edit := editable(r.set, sec)
 	if edit != nil {
 		time.Sleep(r.opt.Pause)
-		v := r.editValue(sec, edit, 1, "edited")
+		v := r.editValue(sec, edit, 1, "Edited")
 		if err := r.write(ctx, t, tgtKey.ID, edit.Property, v); err != nil {
 			r.fail(sec.Title, "edit target", edit.Property, err.Error())
 		} else if err := r.settle(ctx); err != nil {
@@ -293,8 +293,8 @@ func (r *run) section(ctx context.Context, sec Section) error {
 
 		// 3. edit both sides, the later wins
 		time.Sleep(r.opt.Pause)
-		vs := r.editValue(sec, edit, 2, "source")
-		vt := r.editValue(sec, edit, 3, "target")
+		vs := r.editValue(sec, edit, 2, "Source")
+		vt := r.editValue(sec, edit, 3, "Target")
 		if err := r.write(ctx, s, srcKey.ID, edit.Property, vs); err != nil {
 			r.fail(sec.Title, "edit both", edit.Property, err.Error())
 		} else {
@@ -358,7 +358,9 @@ func (r *run) editValue(sec Section, p *Pair, step int, label string) any {
 	case "number", "integer":
 		return float64(4 + step)
 	}
-	return fmt.Sprintf("QA %s %s %s", p.Property, label, r.suffix)
+	// One word: a value a mapping splits (a full name into given and
+	// family names) must survive the round trip.
+	return fmt.Sprintf("QA%s%s%d", label, r.suffix, step)
 }
 
 // show renders a value for a message.
