@@ -119,7 +119,6 @@ func firstDifference(want, got string) string {
 	return "same lines"
 }
 
-
 func TestSections(t *testing.T) {
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {

@@ -73,7 +73,7 @@ func rstText(t Text) string {
 }
 
 // rstLiteral is an inline literal. Its end must be followed by a space or
-// punctuation, and a literal holding `` cannot be one: such text is
+// punctuation, and a literal holding “ cannot be one: such text is
 // escaped instead.
 func rstLiteral(s string) string {
 	if s == "" || strings.Contains(s, "``") || s != strings.TrimSpace(s) {
