@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CLI writes the same document as the dataflow package's golden file.
+func TestDocsWritesTheGoldenDocument(t *testing.T) {
+	const flows = "../../internal/dataflow/testdata/"
+	out, err := run(t, "docs", "-c", flows+"flows.yaml", "webshop", "exact", "--generated", "2026-11-22 06:00:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(flows + "webshop-exactonline.rst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("concord docs webshop exact differs from %swebshop-exactonline.rst", flows)
+	}
+
+	// -o FILE: the format follows the extension; systems by title.
+	file := filepath.Join(t.TempDir(), "webcrm-erp.html")
+	if _, err := run(t, "docs", "-c", flows+"flows.yaml", "WebCRM", "Custom ERP", "-o", file, "--generated", "2026-11-22 06:00:00"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(file)
+	want, _ = os.ReadFile(flows + "webcrm-erp.html")
+	if !bytes.Equal(got, want) {
+		t.Errorf("concord docs WebCRM \"Custom ERP\" -o %s differs from %swebcrm-erp.html", file, flows)
+	}
+
+	t.Setenv("SOURCE_DATE_EPOCH", "1795327200")
+	out, err = run(t, "docs", "-c", flows+"flows.yaml", "webcrm", "erp", "--format", "md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "\nGenerated: 2026-11-22 06:00:00\n") || !strings.HasPrefix(out, "# WebCRM to Custom ERP Dataflow\n") {
+		t.Errorf("markdown with SOURCE_DATE_EPOCH:\n%.200s", out)
+	}
+
+	if _, err := run(t, "docs", "-c", flows+"flows.yaml", "webcrm", "nowhere"); err == nil || !strings.Contains(err.Error(), `no system "nowhere" (systems: erp, exact, webcrm, webshop)`) {
+		t.Errorf("unknown system: %v", err)
+	}
+	if _, err := run(t, "docs", "-c", flows+"flows.yaml", "webcrm", "erp", "--format", "pdf"); err == nil || !strings.Contains(err.Error(), "use rst, markdown or html") {
+		t.Errorf("unknown format: %v", err)
+	}
+}
