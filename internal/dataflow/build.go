@@ -291,11 +291,15 @@ func (b *builder) section(p pair) (Section, error) {
 	add(b.criteria(p, SD, TD, S, T)...)
 
 	// Both ways or one way.
+	what := "record"
+	if p.lines {
+		what = "line"
+	}
 	twoWay := s.Direction == mapping.Both && t.Direction == mapping.Both
 	var sync Text
 	switch {
 	case twoWay:
-		sync = Text{plain("Once linked, the two records stay in sync whichever side is edited: a change made in " + S + " or in " + T +
+		sync = Text{plain("Once linked, the two " + what + "s stay in sync whichever side is edited: a change made in " + S + " or in " + T +
 			" reaches the other side with the next sync, property by property (the most recent change wins, and an empty value never overwrites a filled one).")}
 	case s.Direction == mapping.In && t.Direction == mapping.Out:
 		sync = Text{plain("One-way: " + SD + " only feeds Concord and " + TD + " is only written, so once linked, changes flow from " + S + " to " + T +
