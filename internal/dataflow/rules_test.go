@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/qa"
 )
 
 // nest reshapes the compiled lines of a mapping into lines nested in the
@@ -174,4 +175,31 @@ func propertyOf(set *mapping.Set, m *mapping.Mapping, shown string) string {
 		}
 	}
 	return ""
+}
+
+// The document and `concord qa` list the same sections: the checklist QA
+// runs is the one the document promises.
+func TestSectionsAreTheQAChecklist(t *testing.T) {
+	for _, shape := range []struct {
+		name string
+		set  func(*testing.T) *mapping.Set
+	}{
+		{"separate lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows.yaml") }},
+		{"nested lines", nestedFlows},
+	} {
+		set := shape.set(t)
+		for _, f := range flows {
+			doc, err := Build(set, f.source, f.target, generatedAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var checklist []string
+			for _, s := range qa.Sections(set, f.source, f.target) {
+				checklist = append(checklist, s.Title)
+			}
+			if got := titles(doc); !slices.Equal(got, checklist) {
+				t.Errorf("%s, %s: document sections\n%s\nQA checklist sections\n%s", shape.name, f.name, strings.Join(got, "\n"), strings.Join(checklist, "\n"))
+			}
+		}
+	}
 }
