@@ -273,9 +273,8 @@ func (b *builder) section(p pair) (Section, error) {
 		ins = Text{plain(capital(an(SD)) + " " + SD + " record that is not linked yet is inserted into " + T + " as a new " + TD + " record, unless an existing " + TD +
 			" record matches it by the merge criteria below; that record is then linked instead.")}
 	default:
-		ins = Text{plain("Records are not inserted into " + TD + ": a " + SD + " record is only linked to an existing " + TD +
+		ins = Text{plain("Records are not inserted into " + TD + ": " + an(SD) + " " + SD + " record is only linked to an existing " + TD +
 			" record that matches it by the merge criteria below, and is then kept in sync with it.")}
-		ins[0].Text = strings.Replace(ins[0].Text, ": a "+SD, ": "+an(SD)+" "+SD, 1)
 	}
 	add(Block{Para: ins})
 	if w := owner.WhenSource(); w != "" {
