@@ -96,3 +96,16 @@ func TestConditionWords(t *testing.T) {
 		}
 	}
 }
+
+func FuzzConditionWords(f *testing.F) {
+	for _, s := range []string{"golden.status == 'quote'", "record.Level >= 3 && !record.Lost", "golden.status not in ['a']", "not (golden.a == 1 or golden.b != nil)", "golden.x", "1 < 2"} {
+		f.Add(s)
+	}
+	subject := func(variable, prop string) Text { return Text{code(variable + "." + prop)} }
+	f.Fuzz(func(t *testing.T, src string) {
+		words, ok := conditionWords(src, subject)
+		if ok && len(words) == 0 {
+			t.Errorf("%q: no words", src)
+		}
+	})
+}
