@@ -393,8 +393,12 @@ func (b *builder) criteria(p pair, SD, TD, S, T string) []Block {
 			list = append(list, c)
 			return c
 		}
-		for _, c := range tp.m.Merge {
-			find(c).byDst = true
+		// A target that is only written is never read, so its criteria
+		// never match anything.
+		if tp.m.Reads() {
+			for _, c := range tp.m.Merge {
+				find(c).byDst = true
+			}
 		}
 		for _, c := range sp.m.Merge {
 			find(c).bySrc = true

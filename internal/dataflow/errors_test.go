@@ -109,3 +109,34 @@ func FuzzConditionWords(f *testing.F) {
 		}
 	})
 }
+
+// A target only written (direction out) is never read: its merge criteria
+// match nothing, and the document does not promise they do.
+func TestWriteOnlyTargetCriteria(t *testing.T) {
+	set := compileYAML(t, `
+systems:
+  a: {kind: memory, title: Shop}
+  b: {kind: memory, title: Books}
+mappings:
+  - {system: a, datatype: people, canonical: contact, direction: in, merge: [[email]], properties: [{field: mail, property: email}]}
+  - {system: b, datatype: contacts, canonical: contact, direction: out, merge: [[email], [last_name]], properties: [{field: email, property: email}]}
+`)
+	doc, err := Build(set, "a", "b", generatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crit *Table
+	var text []string
+	for _, b := range doc.Sections[0].Blocks {
+		if b.Table != nil && crit == nil {
+			crit = b.Table
+		}
+		text = append(text, b.Para.String())
+	}
+	if rows := tableRows(crit); len(rows) != 1 || rows[0] != "email | mail | email | Shop" {
+		t.Errorf("criteria %q", rows)
+	}
+	if all := strings.Join(text, "\n"); !strings.Contains(all, "One-way: Shop people only feeds Concord and Books contacts is only written") {
+		t.Errorf("no one-way sentence in\n%s", all)
+	}
+}

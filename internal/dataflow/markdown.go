@@ -1,6 +1,9 @@
 package dataflow
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // renderMarkdown writes GitHub-flavoured Markdown (CommonMark with
 // tables).
@@ -80,13 +83,20 @@ func mdCode(s string, inTable bool) string {
 	return fence + s + fence
 }
 
-// mdEscape backslash-escapes the punctuation that could start markup.
+// mdEscape backslash-escapes the punctuation that could start markup. An
+// underscore inside a word (order_lines) cannot, and stays as it is.
 func mdEscape(s string) string {
 	var b strings.Builder
-	for _, r := range s {
+	rs := []rune(s)
+	word := func(i int) bool { return i >= 0 && i < len(rs) && (unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i])) }
+	for i, r := range rs {
 		switch r {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '#', '|':
+		case '\\', '`', '*', '[', ']', '<', '>', '#', '|':
 			b.WriteRune('\\')
+		case '_':
+			if !word(i-1) || !word(i+1) {
+				b.WriteRune('\\')
+			}
 		}
 		b.WriteRune(r)
 	}
