@@ -2,6 +2,7 @@ package dataflow
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -277,6 +278,16 @@ func (b *builder) section(p pair) (Section, error) {
 			" record that matches it by the merge criteria below, and is then kept in sync with it.")}
 	}
 	add(Block{Para: ins})
+	if t.Insert && len(t.Defaults) > 0 {
+		def := Text{plain(capital(an(TD)) + " " + TD + " record Concord creates also gets ")}
+		for i, f := range slices.Sorted(maps.Keys(t.Defaults)) {
+			if i > 0 {
+				def = append(def, plain(", "))
+			}
+			def = append(def, code(f), plain(" = "), code(literalOf(t.Defaults[f])))
+		}
+		add(Block{Para: append(def, plain(", which no other system gives it; updates leave these fields alone."))})
+	}
 	if w := owner.WhenSource(); w != "" {
 		what := TD + " records are inserted and updated"
 		if p.lines {
@@ -553,6 +564,14 @@ func intro(S, T string, secs []Section) []Block {
 		para(plain("Sections:")),
 		{List: list},
 	}
+}
+
+// literalOf writes a configured value as the conditions write literals.
+func literalOf(v any) string {
+	if s, ok := v.(string); ok {
+		return "'" + s + "'"
+	}
+	return fmt.Sprint(v)
 }
 
 // an is the indefinite article before a name.
