@@ -5,45 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/concordsync/concord/internal/config"
 	"github.com/concordsync/concord/internal/mapping"
 	"github.com/concordsync/concord/internal/qa"
 )
 
-// nest reshapes the compiled lines of a mapping into lines nested in the
-// field `field` of its records, as a `lines: {field: …}` mapping compiles:
-// the lines datatype "<datatype>/<field>" whose parent field is _parent.
-func nest(t *testing.T, set *mapping.Set, system, datatype, field string) {
-	t.Helper()
-	for _, m := range set.Mappings {
-		if m.Parent == nil || m.Parent.System != system || m.Parent.Datatype != datatype {
-			continue
-		}
-		m.Parent.Lines.Field = field
-		m.Parent.Lines.Datatype = datatype + "/" + field
-		m.Datatype, m.Title = datatype+"/"+field, datatype+"/"+field
-		for i := range m.Rows {
-			if m.Rows[i].Property == mapping.ParentProperty {
-				m.Rows[i].Field = mapping.ParentProperty
-			}
-		}
-		return
-	}
-	t.Fatalf("%s:%s has no lines", system, datatype)
-}
-
-func nestedFlows(t *testing.T) *mapping.Set {
-	set := compile(t, "testdata/flows.yaml")
-	nest(t, set, "webshop", "orders", "line_items")
-	nest(t, set, "erp", "orders", "lines")
-	return set
-}
-
-// The sections DATAFLOWS.md lists, once the webshop and the ERP nest their
-// lines: the webshop's lines fold into its order's sections, WebCRM's
-// separate QuotationLines get a section named by the ERP's order.
+// Where the webshop and the ERP nest their lines, the webshop's lines fold
+// into its order's sections, and WebCRM's separate QuotationLines get a
+// section named by the ERP's order, with the ERP's nested line fields.
 func TestNestedLinesFoldIntoTheirRecord(t *testing.T) {
-	set := nestedFlows(t)
+	set := compile(t, "testdata/flows.yaml")
 	for _, tc := range []struct {
 		source, target string
 		want           []string
@@ -123,8 +93,8 @@ func tableRows(tab *Table) []string {
 // Every row joins two fields of one canonical property: a first name never
 // lands on a last name.
 func TestRowsJoinOneProperty(t *testing.T) {
-	set := nestedFlows(t)
-	for _, f := range flows {
+	for _, f := range append(slices.Clone(flows), separateFlows...) {
+		set := compile(t, f.config)
 		doc, err := Build(set, f.source, f.target, generatedAt)
 		if err != nil {
 			t.Fatal(err)
@@ -185,8 +155,8 @@ func TestSectionsAreTheQAChecklist(t *testing.T) {
 		name string
 		set  func(*testing.T) *mapping.Set
 	}{
-		{"separate lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows.yaml") }},
-		{"nested lines", nestedFlows},
+		{"nested lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows.yaml") }},
+		{"separate lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows-separate.yaml") }},
 	} {
 		set := shape.set(t)
 		for _, f := range flows {
@@ -200,54 +170,6 @@ func TestSectionsAreTheQAChecklist(t *testing.T) {
 			}
 			if got := titles(doc); !slices.Equal(got, checklist) {
 				t.Errorf("%s, %s: document sections\n%s\nQA checklist sections\n%s", shape.name, f.name, strings.Join(got, "\n"), strings.Join(checklist, "\n"))
-			}
-		}
-	}
-}
-
-// TestNestedFlows checks the sections DATAFLOWS.md lists on the flows with
-// nested lines, compiled as the sync compiles them. It skips while nested
-// lines do not compile (ADR 12); once they do, flows.yaml can nest its
-// lines too and this test can go.
-func TestNestedFlows(t *testing.T) {
-	cfg, err := config.Load("testdata/flows-nested.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := mapping.Compile(cfg)
-	if err != nil && strings.Contains(err.Error(), "not supported yet") {
-		t.Skipf("nested lines do not compile yet: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]string{
-		"webshop": {
-			"Custom Webshop Order to Exact Online Quotations",
-			"Custom Webshop Order to Exact Online SalesOrders",
-			"Custom Webshop Customer to Exact Online Accounts",
-			"Custom Webshop Product to Exact Online Items",
-		},
-		"webcrm": {
-			"WebCRM Opportunities to Custom ERP Order",
-			"WebCRM QuotationLines to Custom ERP Order",
-			"WebCRM Organisations to Custom ERP Customer",
-			"WebCRM Users to Custom ERP Contact",
-			"WebCRM Persons to Custom ERP Contact",
-			"WebCRM Products to Custom ERP Product",
-		},
-	}
-	for _, f := range flows {
-		doc, err := Build(set, f.source, f.target, generatedAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := titles(doc); !slices.Equal(got, want[f.source]) {
-			t.Errorf("%s: sections\n%s\nwant\n%s", f.name, strings.Join(got, "\n"), strings.Join(want[f.source], "\n"))
-		}
-		for _, format := range Formats {
-			if _, err := Render(doc, format); err != nil {
-				t.Error(err)
 			}
 		}
 	}
