@@ -1,0 +1,173 @@
+package preset_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/concordsync/concord/internal/config"
+)
+
+// Every preset is a complete configuration on its own: it parses as a file
+// `concord run` reads, its one system is keyed by the preset's name, and
+// every property row says its data type.
+func TestPresetsParse(t *testing.T) {
+	for _, name := range presets {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.Parse(name+".yaml", presetYAML(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Systems) != 1 {
+				t.Fatalf("%d systems, want the one named %s", len(cfg.Systems), name)
+			}
+			sys, ok := cfg.Systems[name]
+			if !ok || sys.Title == "" || sys.Kind == "" {
+				t.Fatalf("system %s: %+v", name, sys)
+			}
+			if len(cfg.Mappings) == 0 {
+				t.Fatal("no mappings")
+			}
+			for _, m := range cfg.Mappings {
+				if m.System != name || m.Title == "" {
+					t.Errorf("mapping %s:%s has system %q and title %q", m.System, m.Datatype, m.System, m.Title)
+				}
+				rows := m.Properties
+				if m.Lines != nil {
+					rows = append(append([]config.PropertyMap(nil), rows...), m.Lines.Properties...)
+				}
+				for _, r := range rows {
+					if r.Type == "" {
+						t.Errorf("%s:%s field %s has no type", m.System, m.Datatype, r.Field)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The flow "Custom Webshop → Exact Online" on the built-in definitions:
+// customers and products made in the shop arrive in Exact, records both
+// systems already hold are linked rather than doubled, edits in Exact reach
+// the shop, edits on both sides end at the latest, nothing is created in
+// the shop, and a quiet round writes nothing.
+func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
+	f := newFlow(t, nil)
+
+	// Exact already holds two of the shop's customers, spelt its own way,
+	// one of the shop's products, and records of its own.
+	brickEx := f.exactPut("Accounts", map[string]any{"Name": "BRICK LTD.", "VATNumber": "GB123456789", "Email": "accounts@brick.test", "City": "London"})
+	deltaEx := f.exactPut("Accounts", map[string]any{"Name": "Delta B.V.", "Email": "sales@delta.test", "Country": "NL"})
+	f.exactPut("Accounts", map[string]any{"Name": "Initech", "Email": "info@initech.test"})
+	mugEx := f.exactPut("Items", map[string]any{"Code": "MUG-1", "Description": "Mug (white)"})
+	f.exactPut("Items", map[string]any{"Code": "STAPLER", "Description": "Red stapler"})
+	f.clock.Advance(time.Minute)
+
+	acme := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "info@acme.test",
+		"phone": "+31 15 200 0000", "vat_number": "nl 8012.34.567.b01"})
+	jan := f.shopPut("customers", map[string]any{"type": "person", "first_name": "Jan", "last_name": "Jansen", "email": "jan@example.test"})
+	brick := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Brick Ltd", "email": "hello@brick.test", "vat_number": "GB 123 456 789"})
+	f.shopPut("customers", map[string]any{"type": "company", "company_name": "Delta BV", "email": "sales@delta.test", "phone": "+31 20 123 4567"})
+	f.shopPut("products", map[string]any{"sku": "MUG-1", "name": "Mug", "price": "12.50", "active": true})
+	tea := f.shopPut("products", map[string]any{"sku": "TEA-1", "name": "Green tea", "description": "Loose leaf, 100 g", "price": "3.99", "active": true})
+	f.shopPut("products", map[string]any{"sku": "OLD-1", "name": "Retired mug", "price": "5.00", "active": false})
+
+	f.settle()
+	// Four accounts for the shop's four customers (two of them linked to
+	// the accounts Exact had) plus Exact's own; nothing new in the shop.
+	f.want(map[string]int{"exact:Accounts": 5, "shop:customers": 4, "exact:Items": 4, "shop:products": 3})
+
+	accounts := f.exact.Records("Accounts")
+	a := one(t, accounts, "Exact accounts", "Email", "info@acme.test")
+	if a["Name"] != "Acme" || a["Phone"] != "+31 15 200 0000" || a["VATNumber"] != "NL801234567B01" || len(a["Code"].(string)) != 18 {
+		t.Errorf("the shop's Acme in Exact: %v", a)
+	}
+	if j := one(t, accounts, "Exact accounts", "Email", "jan@example.test"); j["Name"] != "Jan Jansen" {
+		t.Errorf("the shop's person Jan Jansen in Exact: %v", j)
+	}
+	// Linked by VAT number (spelt differently in each): the shop's values
+	// are the later ones and win (name, e-mail), what only Exact holds
+	// stays (City), and the shop's number is written the one way.
+	b := one(t, accounts, "Exact accounts", "ID", brickEx["ID"])
+	if b["Name"] != "Brick Ltd" || b["Email"] != "hello@brick.test" || b["City"] != "London" {
+		t.Errorf("Brick in Exact after linking: %v", b)
+	}
+	if s, _ := f.shop.Get("customers", brick["id"].(int64)); s["vat_number"] != "GB123456789" || s["company_name"] != "Brick Ltd" {
+		t.Errorf("Brick in the shop after linking: %v", s)
+	}
+	// Linked by e-mail address.
+	if d := one(t, accounts, "Exact accounts", "ID", deltaEx["ID"]); d["Name"] != "Delta BV" || d["Phone"] != "+31 20 123 4567" || d["Country"] != "NL" {
+		t.Errorf("Delta in Exact after linking: %v", d)
+	}
+
+	items := f.exact.Records("Items")
+	if i := one(t, items, "Exact items", "Code", "TEA-1"); i["Description"] != "Green tea" || i["ExtraDescription"] != "Loose leaf, 100 g" || i["IsSalesItem"] != true {
+		t.Errorf("the shop's TEA-1 in Exact: %v", i)
+	}
+	if i := one(t, items, "Exact items", "Code", "OLD-1"); i["IsSalesItem"] != false {
+		t.Errorf("the shop's inactive OLD-1 in Exact is for sale: %v", i)
+	}
+	if i := one(t, items, "Exact items", "ID", mugEx["ID"]); i["Description"] != "Mug" {
+		t.Errorf("MUG-1 in Exact after linking: %v", i)
+	}
+	// Exact's items have no sales price the connector can write; the shop's
+	// prices must survive Exact's 0.
+	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["price"] != "3.99" {
+		t.Errorf("TEA-1's price in the shop: %v", p["price"])
+	}
+
+	// An edit in Exact reaches the shop.
+	f.exact.ResetCalls()
+	f.clock.Advance(time.Minute)
+	f.exactPut("Accounts", map[string]any{"ID": a["ID"], "Phone": "+31 15 999 9999", "VATNumber": "NL801234567B02"})
+	f.exactPut("Items", map[string]any{"ID": one(t, items, "Exact items", "Code", "TEA-1")["ID"], "Description": "Green tea (organic)", "IsSalesItem": false})
+	f.settle()
+	if s, _ := f.shop.Get("customers", acme["id"].(int64)); s["phone"] != "+31 15 999 9999" || s["vat_number"] != "NL801234567B02" {
+		t.Errorf("Exact's edits of Acme in the shop: %v", s)
+	}
+	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["name"] != "Green tea (organic)" || p["active"] != false || p["price"] != "3.99" {
+		t.Errorf("Exact's edits of TEA-1 in the shop: %v", p)
+	}
+	if n := f.exact.Calls()["PUT crm/Accounts"] + f.exact.Calls()["PUT logistics/Items"]; n != 0 {
+		t.Errorf("Exact's own edits were written back to it %d times", n)
+	}
+
+	// Edits on both sides between two cycles: the later wins, per property.
+	f.clock.Advance(time.Minute)
+	f.shopEdit("customers", acme["id"], map[string]any{"phone": "+31 15 111 1111", "email": "sales@acme.test"})
+	f.clock.Advance(time.Second)
+	f.exactPut("Accounts", map[string]any{"ID": a["ID"], "Phone": "+31 15 222 2222"})
+	f.clock.Advance(time.Second)
+	f.shopEdit("customers", jan["id"], map[string]any{"phone": "+31 6 1234 5678"})
+	f.clock.Advance(time.Second)
+	f.exactPut("Accounts", map[string]any{"ID": one(t, accounts, "Exact accounts", "Email", "jan@example.test")["ID"], "Phone": "+31 6 0000 0000"})
+	f.settle()
+	exA, _ := f.exact.Record("Accounts", a["ID"].(string))
+	shA, _ := f.shop.Get("customers", acme["id"].(int64))
+	if exA["Phone"] != "+31 15 222 2222" || shA["phone"] != "+31 15 222 2222" || exA["Email"] != "sales@acme.test" || shA["email"] != "sales@acme.test" {
+		t.Errorf("Acme edited on both sides: Exact %v / %v, shop %v / %v; want Exact's phone and the shop's e-mail on both",
+			exA["Phone"], exA["Email"], shA["phone"], shA["email"])
+	}
+	shJ, _ := f.shop.Get("customers", jan["id"].(int64))
+	if shJ["phone"] != "+31 6 0000 0000" {
+		t.Errorf("Jan edited on both sides: shop phone %v, want Exact's later one", shJ["phone"])
+	}
+	f.want(map[string]int{"exact:Accounts": 5, "shop:customers": 4, "exact:Items": 4, "shop:products": 3})
+
+	// A round with nothing changed writes nothing.
+	f.exact.ResetCalls()
+	f.shop.ResetCalls()
+	rep := f.cycle()
+	if rep.Writes() != 0 || rep.Collected != 0 {
+		t.Errorf("a quiet round: %+v", rep)
+	}
+	for k, n := range f.exact.Calls() {
+		if k[:4] != "GET " && k != "POST oauth2/token" {
+			t.Errorf("a quiet round called Exact %s %d times", k, n)
+		}
+	}
+	for k, n := range f.shop.Calls() {
+		if k[:4] != "GET " {
+			t.Errorf("a quiet round called the shop %s %d times", k, n)
+		}
+	}
+}
