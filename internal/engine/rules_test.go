@@ -154,3 +154,15 @@ func TestDiffTakesAnAmountInTextForTheSameNumber(t *testing.T) {
 		t.Fatalf("two texts are compared as texts, got %v", d)
 	}
 }
+
+// A system that presents a calendar date as a time (Exact: midnight UTC) is
+// not written again because the hub holds the date; another date still is.
+func TestDiffTakesADateAsATimeForTheSameDate(t *testing.T) {
+	current := map[string]any{"OrderDate": "2026-03-10T00:00:00Z"}
+	if d := diff(map[string]any{"OrderDate": "2026-03-10"}, current); len(d) != 0 {
+		t.Fatalf("the same date gave a write: %v", d)
+	}
+	if d := diff(map[string]any{"OrderDate": "2026-03-11"}, current); d["OrderDate"] != "2026-03-11" {
+		t.Fatalf("a new date was not written: %v", d)
+	}
+}

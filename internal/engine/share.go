@@ -681,11 +681,13 @@ func (s *shareState) fail(e *Engine, m *mapping.Mapping, g *store.Golden, dl sto
 }
 
 // diff returns the desired fields that differ from the record's. An empty
-// desired value never overwrites a value the system has.
+// desired value never overwrites a value the system has. An amount the
+// system keeps as text, or a date it keeps as a time, is the same value as
+// the hub's number or date.
 func diff(desired, current map[string]any) map[string]any {
 	var out map[string]any
 	for f, v := range desired {
-		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || mapping.SameNumber(v, current[f]) {
+		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || mapping.SameNumber(v, current[f]) || mapping.SameDate(v, current[f]) {
 			continue
 		}
 		if out == nil {

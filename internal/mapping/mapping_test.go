@@ -191,3 +191,23 @@ mappings:
 		t.Fatalf("a line mapped out: %v %v %v", out, unresolved, err)
 	}
 }
+
+func TestSameDateComparesADateWithATime(t *testing.T) {
+	for _, tc := range []struct {
+		a, b any
+		want bool
+	}{
+		{"2026-03-10", "2026-03-10T00:00:00Z", true},          // Exact's calendar date
+		{"2026-03-10", "2026-03-10T23:30:00.000+01:00", true}, // the date where the time was taken
+		{"2026-03-10", "2026-03-09T23:30:00Z", false},         // another day
+		{"2026-03-10", time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC), true},
+		{"2026-03-10", "2026-03-10", false},                     // two texts: Equal's business
+		{"2026-03-10T00:00:00Z", "2026-03-10T00:00:00Z", false}, // not a date
+		{"10-03-2026", "2026-03-10T00:00:00Z", false},
+		{"2026-03-10", "soon", false}, {nil, "2026-03-10T00:00:00Z", false}, {"2026-03-10", nil, false},
+	} {
+		if got := SameDate(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameDate(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

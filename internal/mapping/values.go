@@ -240,6 +240,40 @@ func SameNumber(a, b any) bool {
 	return errA == nil && errB == nil && x == y
 }
 
+// SameDate tells whether a calendar date ("2026-03-10", what a row of type
+// date maps out) and a system's time text are the same date: Exact Online
+// presents a date as midnight ("2026-03-10T00:00:00Z"), a webshop as the
+// moment with its offset ("2026-03-10T10:11:12.345+01:00", whose date is the
+// one in that offset). Without it such a date would be written again every
+// cycle. Anything else is not its business (see Equal).
+func SameDate(date, current any) bool {
+	d, ok := date.(string)
+	if !ok || len(strings.TrimSpace(d)) != len("2006-01-02") {
+		return false
+	}
+	want, err := time.Parse("2006-01-02", strings.TrimSpace(d))
+	if err != nil {
+		return false
+	}
+	var got time.Time
+	switch c := current.(type) {
+	case time.Time:
+		got = c
+	case string:
+		c = strings.TrimSpace(c)
+		if len(c) <= len("2006-01-02") {
+			return false // two dates are texts to compare, not times
+		}
+		if got, err = time.Parse(time.RFC3339Nano, c); err != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	y, m, dd := got.Date()
+	return want.Equal(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC))
+}
+
 func toFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
