@@ -1,17 +1,25 @@
 package preset_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/concordsync/concord/internal/config"
+	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/preset"
 )
 
 // Every preset is a complete configuration on its own: it parses as a file
 // `concord run` reads, its one system is keyed by the preset's name, and
 // every property row says its data type.
 func TestPresetsParse(t *testing.T) {
-	for _, name := range presets {
+	for _, name := range []string{"customwebshop", "exactonline"} {
+		if !slices.Contains(preset.Names(), name) {
+			t.Errorf("preset %s is not embedded: %v", name, preset.Names())
+		}
+	}
+	for _, name := range preset.Names() {
 		t.Run(name, func(t *testing.T) {
 			cfg, err := config.Parse(name+".yaml", presetYAML(t, name))
 			if err != nil {
@@ -40,6 +48,9 @@ func TestPresetsParse(t *testing.T) {
 						t.Errorf("%s:%s field %s has no type", m.System, m.Datatype, r.Field)
 					}
 				}
+			}
+			if _, err := mapping.Compile(cfg); err != nil {
+				t.Errorf("the mappings do not compile: %v", err)
 			}
 		})
 	}
@@ -83,6 +94,9 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 	}
 	if j := one(t, accounts, "Exact accounts", "Email", "jan@example.test"); j["Name"] != "Jan Jansen" {
 		t.Errorf("the shop's person Jan Jansen in Exact: %v", j)
+	}
+	if j, _ := f.shop.Get("customers", jan["id"].(int64)); j["type"] != "person" || j["company_name"] != "" {
+		t.Errorf("the person Jan Jansen in the shop after the sync: %v", j)
 	}
 	// Linked by VAT number (spelt differently in each): the shop's values
 	// are the later ones and win (name, e-mail), what only Exact holds

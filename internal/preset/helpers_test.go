@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	exactconn "github.com/concordsync/concord/internal/connector/exactonline"
 	"github.com/concordsync/concord/internal/connector/rest"
 	"github.com/concordsync/concord/internal/engine"
+	"github.com/concordsync/concord/internal/preset"
 	"github.com/concordsync/concord/internal/sandbox/custom"
 	exactsb "github.com/concordsync/concord/internal/sandbox/exactonline"
 	"github.com/concordsync/concord/internal/sandbox/webshop"
@@ -26,14 +25,12 @@ import (
 	"github.com/concordsync/concord/internal/store/memstore"
 )
 
-// presets are the built-in definitions, by name.
-var presets = []string{"customwebshop", "exactonline"}
-
+// presetYAML is a preset's embedded text.
 func presetYAML(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(name + ".yaml")
-	if err != nil {
-		t.Fatal(err)
+	data, _, ok := preset.Source(name)
+	if !ok {
+		t.Fatalf("no preset %q among %v", name, preset.Names())
 	}
 	return data
 }
@@ -91,24 +88,28 @@ func newFlow(t testing.TB, edit func(doc map[string]any)) *flow {
 	t.Cleanup(func() { exactTS.Close(); f.exact.Close() })
 	creds := f.exact.IssueCredentials()
 
-	f.cfg = joinPresets(t, map[string]map[string]any{
-		"customwebshop": {"base_url": shopTS.URL + "/api/v1", "auth": map[string]any{"type": "bearer", "token": shopToken}},
-		"exactonline": {"base_url": exactTS.URL, "division": creds.Division, "client_id": creds.ClientID,
-			"client_secret": creds.ClientSecret, "refresh_token": creds.RefreshToken},
+	// The user's configuration: the two presets under names of the user's
+	// choosing, with the address and the credentials.
+	f.cfg = userConfig(t, map[string]any{
+		"shop": map[string]any{"preset": "customwebshop", "settings": map[string]any{
+			"base_url": shopTS.URL + "/api/v1", "auth": map[string]any{"token": shopToken}}},
+		"exact": map[string]any{"preset": "exactonline", "settings": map[string]any{
+			"base_url": exactTS.URL, "division": creds.Division, "client_id": creds.ClientID,
+			"client_secret": creds.ClientSecret, "refresh_token": creds.RefreshToken}},
 	}, edit)
 
 	hc := &http.Client{Timeout: 30 * time.Second}
-	shopConn, err := rest.Open(context.Background(), "customwebshop", f.cfg.Systems["customwebshop"].Settings,
+	shopConn, err := rest.Open(context.Background(), "shop", f.cfg.Systems["shop"].Settings,
 		rest.Options{HTTPClient: hc, Now: c.Now, Sleep: c.Sleep, Logger: quiet})
 	if err != nil {
 		t.Fatalf("open the webshop: %v", err)
 	}
-	exactConn, err := exactconn.New(context.Background(), "exactonline", f.cfg.Systems["exactonline"].Settings,
+	exactConn, err := exactconn.New(context.Background(), "exact", f.cfg.Systems["exact"].Settings,
 		exactconn.Options{HTTPClient: hc, Now: c.Now, Sleep: c.Sleep, Logger: quiet})
 	if err != nil {
 		t.Fatalf("open Exact: %v", err)
 	}
-	f.eng, err = engine.New(f.cfg, f.st, map[string]connector.Connector{"customwebshop": shopConn, "exactonline": exactConn},
+	f.eng, err = engine.New(f.cfg, f.st, map[string]connector.Connector{"shop": shopConn, "exact": exactConn},
 		engine.Options{Now: c.Now, Logger: quiet})
 	if err != nil {
 		t.Fatalf("engine: %v", err)
@@ -116,37 +117,21 @@ func newFlow(t testing.TB, edit func(doc map[string]any)) *flow {
 	return f
 }
 
-// joinPresets reads the presets as one configuration, each system's
-// settings completed with what a user adds.
-func joinPresets(t testing.TB, user map[string]map[string]any, edit func(doc map[string]any)) *config.Config {
+// userConfig parses a configuration of the given systems (and mappings
+// edit adds) as `concord run` would, presets expanded.
+func userConfig(t testing.TB, systems map[string]any, edit func(doc map[string]any)) *config.Config {
 	t.Helper()
-	all := map[string]any{"systems": map[string]any{}, "mappings": []any{}}
-	for _, name := range presets {
-		var doc map[string]any
-		if err := yaml.Unmarshal(presetYAML(t, name), &doc); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		systems := doc["systems"].(map[string]any)
-		sys := systems[name].(map[string]any)
-		settings, _ := sys["settings"].(map[string]any)
-		if settings == nil {
-			settings = map[string]any{}
-		}
-		maps.Copy(settings, user[name])
-		sys["settings"] = settings
-		maps.Copy(all["systems"].(map[string]any), systems)
-		all["mappings"] = append(all["mappings"].([]any), doc["mappings"].([]any)...)
-	}
+	doc := map[string]any{"systems": systems}
 	if edit != nil {
-		edit(all)
+		edit(doc)
 	}
-	data, err := yaml.Marshal(all)
+	data, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("presets", data)
+	cfg, err := config.Parse("concord.yaml", data)
 	if err != nil {
-		t.Fatalf("the joined presets: %v", err)
+		t.Fatalf("the configuration: %v\n%s", err, data)
 	}
 	return cfg
 }

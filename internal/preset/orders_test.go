@@ -12,9 +12,9 @@ import (
 // parse (no system is opened).
 func compiled(t *testing.T) *mapping.Set {
 	t.Helper()
-	cfg := joinPresets(t, map[string]map[string]any{
-		"customwebshop": {"base_url": "http://127.0.0.1:8083/api/v1", "auth": map[string]any{"type": "bearer", "token": "x"}},
-		"exactonline":   {"client_id": "x", "client_secret": "y"},
+	cfg := userConfig(t, map[string]any{
+		"customwebshop": map[string]any{"preset": "customwebshop", "settings": map[string]any{"base_url": "http://127.0.0.1:8083/api/v1"}},
+		"exactonline":   map[string]any{"preset": "exactonline"},
 	}, nil)
 	set, err := mapping.Compile(cfg)
 	if err != nil {
@@ -187,8 +187,15 @@ func TestValueTranslations(t *testing.T) {
 	if person.Props["name"] != "Jan Jansen" || person.Props["vat_number"] != nil {
 		t.Errorf("a person in the hub: %v", person.Props)
 	}
-	if out := mapOut(t, customers, map[string]any{"name": "Jan Jansen", "email": "jan@example.test"}); out["company_name"] != nil {
-		t.Errorf("a name is written to the shop's company_name: %v", out)
+	if person.Props["is_company"] != false {
+		t.Errorf("a person in the hub is a company: %v", person.Props)
+	}
+	if out := mapOut(t, customers, map[string]any{"name": "Jan Jansen", "is_company": false}); out["company_name"] != nil || out["type"] != "person" {
+		t.Errorf("a person's name is written to the shop's company_name: %v", out)
+	}
+	// A customer from a system that does not say is a company.
+	if out := mapOut(t, customers, map[string]any{"name": "Initech"}); out["company_name"] != "Initech" || out["type"] != "company" {
+		t.Errorf("a customer from elsewhere in the shop: %v", out)
 	}
 
 	if p := mapIn(t, products, map[string]any{"sku": "MUG-1", "price": "12.50", "active": true}); p.Props["unit_price"] != 12.5 || p.Props["is_active"] != true {
