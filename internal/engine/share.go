@@ -110,6 +110,10 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	if err != nil {
 		return Report{}, err
 	}
+	parents, err := e.conditionalParents(ctx, outs, gs)
+	if err != nil {
+		return Report{}, err
+	}
 	dead := map[string]map[string]store.DeadLetter{}
 	waits := map[string]map[string]store.DeadLetter{}
 	for _, m := range outs {
@@ -128,6 +132,9 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		g := &gs[i]
 		s.done[g.ID] = true
 		for _, m := range outs {
+			if !parentTakes(m, g, parents) {
+				continue
+			}
 			s.waitWas, s.waited = waits[m.Name()][g.ID], false
 			if err := e.plan(ctx, s, m, g, linked[g.ID], intents[g.ID], dead[m.Name()][g.ID], resolve, cursors, now); err != nil {
 				return s.rep, err
@@ -235,6 +242,50 @@ func (e *Engine) redirtyLines(ctx context.Context, parents []store.Golden) error
 		return nil
 	}
 	return stErr(e.st.CommitMerge(ctx, b))
+}
+
+// conditionalParents loads the parent golden records of a batch of lines
+// when a target's parent mapping has a `when` condition: a line goes where
+// its order goes, so the condition is the parent's, not the line's. Nil
+// when no target needs them.
+func (e *Engine) conditionalParents(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden) (map[string]store.Golden, error) {
+	need := false
+	for _, m := range outs {
+		need = need || (m.Parent != nil && m.Parent.Conditional())
+	}
+	if !need {
+		return nil, nil
+	}
+	var ids []string
+	for i := range gs {
+		if id, ok := gs[i].Props[mapping.ParentProperty].(string); ok && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ps, err := e.st.GetGoldens(ctx, ids)
+	return ps, stErr(err)
+}
+
+// parentTakes tells whether a line may be written to a lines datatype: the
+// parent mapping's condition must hold for the line's parent. An order
+// that moved on from a Quotation to a SalesOrder (Exact) leaves the
+// Quotation's lines as they were, as it leaves the Quotation; a new line
+// goes to the SalesOrder only. A parent not found is left to plan (it
+// waits for the parent's link).
+func parentTakes(m *mapping.Mapping, line *store.Golden, parents map[string]store.Golden) bool {
+	if m.Parent == nil || !m.Parent.Conditional() {
+		return true
+	}
+	id, _ := line.Props[mapping.ParentProperty].(string)
+	p, ok := parents[id]
+	if !ok || p.Deleted {
+		return true
+	}
+	takes, err := m.Parent.Takes(p.Props)
+	return err == nil && takes // a failing condition is reported where the parent is planned
 }
 
 // plan decides what one target datatype needs for one golden record.

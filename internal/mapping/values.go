@@ -43,6 +43,9 @@ func (m *Mapping) Takes(golden map[string]any) (bool, error) {
 	return m.when.Test(transform.When, transform.Vars{Golden: golden})
 }
 
+// Conditional tells whether the mapping has a `when` condition.
+func (m *Mapping) Conditional() bool { return m.when != nil }
+
 // In maps a record's fields to canonical properties. times gives each
 // field's modification time; fields without one get modified.
 func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified time.Time) (Input, error) {
