@@ -2,6 +2,7 @@ package preset_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +185,140 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 			t.Errorf("a quiet round called the shop %s %d times", k, n)
 		}
 	}
+}
+
+// Orders with their lines: a webshop order waiting for payment is an Exact
+// Quotation, a paid one a SalesOrder (also when a quote is paid later),
+// each with its lines, its customer and its products linked; edits of the
+// order and of its lines in Exact reach the shop, a line added in the shop
+// reaches Exact, and Exact completing the order completes it in the shop.
+func TestFlowWebshopToExactOrders(t *testing.T) {
+	if !strings.Contains(string(presetYAML(t, "customwebshop")), "\n    lines:\n") {
+		t.Skip("TODO(nested lines): the webshop preset maps its orders' line_items once nested lines (ADR 12) are in main")
+	}
+	f := newFlow(t, nil)
+	acme := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "info@acme.test"})
+	mug := f.shopPut("products", map[string]any{"sku": "MUG-1", "name": "Mug", "price": "12.50", "active": true})
+	tea := f.shopPut("products", map[string]any{"sku": "TEA-1", "name": "Green tea", "price": "3.99", "active": true})
+	placed := time.Date(2026, 3, 10, 0, 30, 0, 0, time.FixedZone("CET", 3600)) // 9 March in UTC
+	quote := f.shopPut("orders", map[string]any{"customer_id": acme["id"], "status": "pending", "currency": "EUR",
+		"customer_note": "Gift wrap, please", "placed_at": placed,
+		"line_items": []any{
+			map[string]any{"product_id": mug["id"], "quantity": 2},
+			map[string]any{"product_id": tea["id"], "quantity": 3, "price": "3.50"},
+		}})
+	paid := f.shopPut("orders", map[string]any{"customer_id": acme["id"], "status": "processing", "currency": "EUR",
+		"line_items": []any{map[string]any{"product_id": mug["id"], "quantity": 1}}})
+
+	f.settle()
+	f.want(map[string]int{"exact:Accounts": 1, "exact:Items": 2, "exact:Quotations": 1, "exact:QuotationLines": 2,
+		"exact:SalesOrders": 1, "exact:SalesOrderLines": 1, "shop:orders": 2})
+	account := one(t, f.exact.Records("Accounts"), "Exact accounts", "Email", "info@acme.test")
+	mugEx := one(t, f.exact.Records("Items"), "Exact items", "Code", "MUG-1")
+	teaEx := one(t, f.exact.Records("Items"), "Exact items", "Code", "TEA-1")
+
+	q := one(t, f.exact.Records("Quotations"), "Exact quotations", "YourRef", quote["number"])
+	if q["OrderAccount"] != account["ID"] || q["Description"] != "Gift wrap, please" || q["Currency"] != "EUR" ||
+		!sameDay(q["QuotationDate"], "2026-03-10") {
+		t.Errorf("the shop's pending order as an Exact Quotation: %v", q)
+	}
+	qlines := linesOf(f.exact.Records("QuotationLines"), "QuotationID", q["QuotationID"])
+	if l := one(t, qlines, "quotation lines", "Item", mugEx["ID"]); l["Quantity"] != 2.0 || l["UnitPrice"] != 12.5 {
+		t.Errorf("the MUG-1 line of the Quotation: %v", l)
+	}
+	if l := one(t, qlines, "quotation lines", "Item", teaEx["ID"]); l["Quantity"] != 3.0 || l["UnitPrice"] != 3.5 {
+		t.Errorf("the TEA-1 line of the Quotation: %v", l)
+	}
+	so := one(t, f.exact.Records("SalesOrders"), "Exact sales orders", "YourRef", paid["number"])
+	if so["OrderedBy"] != account["ID"] || so["Currency"] != "EUR" {
+		t.Errorf("the shop's paid order as an Exact SalesOrder: %v", so)
+	}
+	if ls := linesOf(f.exact.Records("SalesOrderLines"), "OrderID", so["OrderID"]); len(ls) != 1 || ls[0]["Item"] != mugEx["ID"] || ls[0]["Quantity"] != 1.0 {
+		t.Errorf("the lines of the paid order in Exact: %v", ls)
+	}
+	if calls := f.exact.Calls(); calls["POST crm/QuotationLines"] != 0 || calls["POST salesorder/SalesOrderLines"] != 0 {
+		t.Errorf("lines were posted alone, not with their order: %v", calls)
+	}
+
+	// The quote is paid: it becomes a SalesOrder with its lines; the
+	// Quotation stays as it was.
+	f.clock.Advance(time.Minute)
+	f.shopEdit("orders", quote["id"], map[string]any{"status": "processing"})
+	f.settle()
+	f.want(map[string]int{"exact:Quotations": 1, "exact:QuotationLines": 2, "exact:SalesOrders": 2, "exact:SalesOrderLines": 3, "shop:orders": 2})
+	so2 := one(t, f.exact.Records("SalesOrders"), "Exact sales orders", "YourRef", quote["number"])
+	if so2["OrderedBy"] != account["ID"] || so2["Description"] != "Gift wrap, please" || !sameDay(so2["OrderDate"], "2026-03-10") {
+		t.Errorf("the paid quote as an Exact SalesOrder: %v", so2)
+	}
+	lines := linesOf(f.exact.Records("SalesOrderLines"), "OrderID", so2["OrderID"])
+	mugLine := one(t, lines, "sales order lines", "Item", mugEx["ID"])
+	if mugLine["Quantity"] != 2.0 || one(t, lines, "sales order lines", "Item", teaEx["ID"])["UnitPrice"] != 3.5 {
+		t.Errorf("the lines of the paid quote in Exact: %v", lines)
+	}
+
+	// Edits in Exact reach the shop: the order's description, a line's
+	// quantity.
+	f.clock.Advance(time.Minute)
+	f.exactPut("SalesOrders", map[string]any{"OrderID": so2["OrderID"], "Description": "No gift wrap"})
+	f.exactPut("SalesOrderLines", map[string]any{"ID": mugLine["ID"], "Quantity": 5.0})
+	f.settle()
+	o, _ := f.shop.Get("orders", quote["id"].(int64))
+	if o["customer_note"] != "No gift wrap" {
+		t.Errorf("Exact's description edit in the shop: %v", o["customer_note"])
+	}
+	if l := one(t, shopLines(o), "shop lines", "product_id", mug["id"]); l["quantity"] != int64(5) {
+		t.Errorf("Exact's quantity edit in the shop: %v", l)
+	}
+
+	// A line added in the shop reaches Exact.
+	f.clock.Advance(time.Minute)
+	items := append(o["line_items"].([]any), map[string]any{"product_id": tea["id"], "quantity": 1, "price": "4.00"})
+	f.shopEdit("orders", quote["id"], map[string]any{"line_items": items})
+	f.settle()
+	if ls := linesOf(f.exact.Records("SalesOrderLines"), "OrderID", so2["OrderID"]); len(ls) != 3 {
+		t.Errorf("the shop's new line in Exact: %d lines, want 3: %v", len(ls), ls)
+	}
+
+	// Exact completes the first paid order: it is completed in the shop.
+	f.clock.Advance(time.Minute)
+	f.exactPut("SalesOrders", map[string]any{"OrderID": so["OrderID"], "Status": 21})
+	f.settle()
+	if o, _ := f.shop.Get("orders", paid["id"].(int64)); o["status"] != "completed" {
+		t.Errorf("the order Exact completed is %v in the shop", o["status"])
+	}
+	f.want(map[string]int{"exact:Accounts": 1, "exact:Items": 2, "exact:Quotations": 1, "exact:QuotationLines": 2,
+		"exact:SalesOrders": 2, "exact:SalesOrderLines": 4, "shop:orders": 2, "shop:customers": 1, "shop:products": 2})
+
+	// A round with nothing changed writes nothing.
+	if rep := f.cycle(); rep.Writes() != 0 || rep.Collected != 0 {
+		t.Errorf("a quiet round: %+v", rep)
+	}
+}
+
+// shopLines are a shop order's line items.
+func shopLines(order map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, l := range order["line_items"].([]any) {
+		out = append(out, l.(map[string]any))
+	}
+	return out
+}
+
+// linesOf are the lines of one order.
+func linesOf(lines []map[string]any, parentField string, parent any) []map[string]any {
+	var out []map[string]any
+	for _, l := range lines {
+		if l[parentField] == parent {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// sameDay tells whether Exact's date is the day: the sandbox gives the
+// instant of Dutch midnight.
+func sameDay(v any, day string) bool {
+	t, ok := v.(time.Time)
+	nl, err := time.LoadLocation("Europe/Amsterdam")
+	return ok && err == nil && t.In(nl).Format("2006-01-02") == day
 }
