@@ -289,6 +289,23 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 	f.want(map[string]int{"exact:Accounts": 1, "exact:Items": 2, "exact:Quotations": 1, "exact:QuotationLines": 2,
 		"exact:SalesOrders": 2, "exact:SalesOrderLines": 4, "shop:orders": 2, "shop:customers": 1, "shop:products": 2})
 
+	// A quotation accepted in Exact confirms its order: the shop's order is
+	// paid for (processing), and Exact gets the SalesOrder.
+	third := f.shopPut("orders", map[string]any{"customer_id": acme["id"], "status": "pending",
+		"line_items": []any{map[string]any{"product_id": tea["id"], "quantity": 4}}})
+	f.settle()
+	q3 := one(t, f.exact.Records("Quotations"), "Exact quotations", "YourRef", third["number"])
+	f.clock.Advance(time.Minute)
+	f.exactPut("Quotations", map[string]any{"QuotationID": q3["QuotationID"], "Status": 50})
+	f.settle()
+	if o, _ := f.shop.Get("orders", third["id"].(int64)); o["status"] != "processing" {
+		t.Errorf("the order whose quotation Exact accepted is %v in the shop", o["status"])
+	}
+	so3 := one(t, f.exact.Records("SalesOrders"), "Exact sales orders", "YourRef", third["number"])
+	if ls := linesOf(f.exact.Records("SalesOrderLines"), "OrderID", so3["OrderID"]); len(ls) != 1 || ls[0]["Quantity"] != 4.0 {
+		t.Errorf("the lines of the accepted quotation's SalesOrder: %v", ls)
+	}
+
 	// A round with nothing changed writes nothing.
 	if rep := f.cycle(); rep.Writes() != 0 || rep.Collected != 0 {
 		t.Errorf("a quiet round: %+v", rep)
