@@ -383,7 +383,7 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			s.done[g.ID] = false
 			return nil
 		}
-		changes := diff(desired, rec.Fields)
+		changes := diffMembers(desired, rec.Fields, m.NestedFields())
 		if len(changes) == 0 {
 			if dl.Attempts > 0 {
 				s.batch.Cleared = append(s.batch.Cleared, dl)
@@ -735,16 +735,75 @@ func (s *shareState) fail(e *Engine, m *mapping.Mapping, g *store.Golden, dl sto
 // desired value never overwrites a value the system has. An amount the
 // system keeps as text, or a date it keeps as a time, is the same value as
 // the hub's number or date.
-func diff(desired, current map[string]any) map[string]any {
+func diff(desired, current map[string]any) map[string]any { return diffMembers(desired, current, nil) }
+
+// diffMembers is diff where the fields in byMember are objects the
+// mapping fills member by member (rows of fields such as
+// "billing_address.city"). Such an object is compared by the members the
+// hub has values for only, and when one differs the system's object with
+// those members changed is written: a system that replaces a nested object
+// whole keeps the members Concord does not map, and one that merges it is
+// not written again every cycle. (An object mapped whole, type object, is
+// written whole.)
+func diffMembers(desired, current map[string]any, byMember map[string]bool) map[string]any {
 	var out map[string]any
 	for f, v := range desired {
-		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || mapping.SameNumber(v, current[f]) || mapping.SameDate(v, current[f]) {
+		d, members := v.(map[string]any)
+		members = members && byMember[f]
+		if members {
+			if sameMembers(d, current[f]) {
+				continue
+			}
+			if c, ok := current[f].(map[string]any); ok {
+				v = overlay(c, d)
+			}
+		} else if same(v, current[f]) {
 			continue
 		}
 		if out == nil {
 			out = map[string]any{}
 		}
 		out[f] = v
+	}
+	return out
+}
+
+// same tells whether the system's value needs no write for the desired one.
+func same(v, cur any) bool {
+	return mapping.IsEmpty(v) || mapping.Equal(v, cur) || mapping.SameNumber(v, cur) || mapping.SameDate(v, cur)
+}
+
+// sameMembers tells whether the system's object holds every desired member.
+func sameMembers(d map[string]any, cur any) bool {
+	c, _ := cur.(map[string]any)
+	for k, dv := range d {
+		if dm, ok := dv.(map[string]any); ok {
+			if !sameMembers(dm, c[k]) {
+				return false
+			}
+		} else if !same(dv, c[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// overlay is the system's object with the desired members laid over it.
+func overlay(cur, desired map[string]any) map[string]any {
+	out := make(map[string]any, len(cur)+len(desired))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range desired {
+		if mapping.IsEmpty(v) {
+			continue
+		}
+		if d, ok := v.(map[string]any); ok {
+			if c, ok := cur[k].(map[string]any); ok {
+				v = overlay(c, d)
+			}
+		}
+		out[k] = v
 	}
 	return out
 }
@@ -759,10 +818,15 @@ func writtenTimes(m *mapping.Mapping, g *store.Golden, oldFields map[string]any,
 		mod = now
 	}
 	times := fieldTimes(oldFields, oldTimes, fields, mod, oldFields != nil)
+	set := map[string]bool{}
 	for _, r := range m.Rows {
-		if _, ok := written[r.Field]; ok {
-			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() {
-				times[r.Field] = p.Time
+		f := mapping.TopField(r.Field)
+		if _, ok := written[f]; ok {
+			// Members of one object written share its time: the latest of
+			// the golden values written into it.
+			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() && (!set[f] || p.Time.After(times[f])) {
+				times[f] = p.Time
+				set[f] = true
 			}
 		}
 	}
