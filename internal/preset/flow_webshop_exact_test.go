@@ -75,7 +75,8 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 	f.clock.Advance(time.Minute)
 
 	acme := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "info@acme.test",
-		"phone": "+31 15 200 0000", "vat_number": "nl 8012.34.567.b01"})
+		"phone": "+31 15 200 0000", "vat_number": "nl 8012.34.567.b01",
+		"billing_address": map[string]any{"address_1": "Markt 1", "address_2": "2nd floor", "postcode": "2611 GP", "city": "Delft", "country": "nl"}})
 	jan := f.shopPut("customers", map[string]any{"type": "person", "first_name": "Jan", "last_name": "Jansen", "email": "jan@example.test"})
 	brick := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Brick Ltd", "email": "hello@brick.test", "vat_number": "GB 123 456 789"})
 	f.shopPut("customers", map[string]any{"type": "company", "company_name": "Delta BV", "email": "sales@delta.test", "phone": "+31 20 123 4567"})
@@ -90,7 +91,8 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 
 	accounts := f.exact.Records("Accounts")
 	a := one(t, accounts, "Exact accounts", "Email", "info@acme.test")
-	if a["Name"] != "Acme" || a["Phone"] != "+31 15 200 0000" || a["VATNumber"] != "NL801234567B01" || len(a["Code"].(string)) != 18 {
+	if a["Name"] != "Acme" || a["Phone"] != "+31 15 200 0000" || a["VATNumber"] != "NL801234567B01" || len(a["Code"].(string)) != 18 ||
+		a["AddressLine1"] != "Markt 1" || a["AddressLine2"] != "2nd floor" || a["Postcode"] != "2611 GP" || a["City"] != "Delft" || a["Country"] != "NL" {
 		t.Errorf("the shop's Acme in Exact: %v", a)
 	}
 	if j := one(t, accounts, "Exact accounts", "Email", "jan@example.test"); j["Name"] != "Jan Jansen" {
@@ -113,6 +115,9 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 	if d := one(t, accounts, "Exact accounts", "ID", deltaEx["ID"]); d["Name"] != "Delta BV" || d["Phone"] != "+31 20 123 4567" || d["Country"] != "NL" {
 		t.Errorf("Delta in Exact after linking: %v", d)
 	}
+	if d := one(t, f.shop.Records("customers"), "shop customers", "email", "sales@delta.test"); dig(d, "billing_address")["country"] != "NL" {
+		t.Errorf("Delta in the shop after linking has not Exact's country: %v", d)
+	}
 
 	items := f.exact.Records("Items")
 	if i := one(t, items, "Exact items", "Code", "TEA-1"); i["Description"] != "Green tea" || i["ExtraDescription"] != "Loose leaf, 100 g" || i["IsSalesItem"] != true {
@@ -133,11 +138,15 @@ func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
 	// An edit in Exact reaches the shop.
 	f.exact.ResetCalls()
 	f.clock.Advance(time.Minute)
-	f.exactPut("Accounts", map[string]any{"ID": a["ID"], "Phone": "+31 15 999 9999", "VATNumber": "NL801234567B02"})
+	f.exactPut("Accounts", map[string]any{"ID": a["ID"], "Phone": "+31 15 999 9999", "VATNumber": "NL801234567B02", "City": "Den Haag", "Postcode": "2511 AA"})
 	f.exactPut("Items", map[string]any{"ID": one(t, items, "Exact items", "Code", "TEA-1")["ID"], "Description": "Green tea (organic)", "IsSalesItem": false})
 	f.settle()
-	if s, _ := f.shop.Get("customers", acme["id"].(int64)); s["phone"] != "+31 15 999 9999" || s["vat_number"] != "NL801234567B02" {
+	s, _ := f.shop.Get("customers", acme["id"].(int64))
+	if s["phone"] != "+31 15 999 9999" || s["vat_number"] != "NL801234567B02" {
 		t.Errorf("Exact's edits of Acme in the shop: %v", s)
+	}
+	if addr := dig(s, "billing_address"); addr["city"] != "Den Haag" || addr["postcode"] != "2511 AA" || addr["address_1"] != "Markt 1" || addr["country"] != "NL" {
+		t.Errorf("Exact's edit of Acme's address in the shop: %v", addr)
 	}
 	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["name"] != "Green tea (organic)" || p["active"] != false || p["price"] != "3.99" {
 		t.Errorf("Exact's edits of TEA-1 in the shop: %v", p)
@@ -310,6 +319,12 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 	if rep := f.cycle(); rep.Writes() != 0 || rep.Collected != 0 {
 		t.Errorf("a quiet round: %+v", rep)
 	}
+}
+
+// dig returns a nested object of a shop record.
+func dig(rec map[string]any, field string) map[string]any {
+	m, _ := rec[field].(map[string]any)
+	return m
 }
 
 // shopLines are a shop order's line items.

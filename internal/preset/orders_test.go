@@ -187,6 +187,15 @@ func TestValueTranslations(t *testing.T) {
 	if person.Props["name"] != "Jan Jansen" || person.Props["vat_number"] != nil {
 		t.Errorf("a person in the hub: %v", person.Props)
 	}
+	addr := mapIn(t, customers, map[string]any{"type": "company", "company_name": "Acme",
+		"billing_address": map[string]any{"address_1": "Markt 1", "postcode": "2611 GP", "city": "Delft", "country": " nl"}})
+	if addr.Props["address_line1"] != "Markt 1" || addr.Props["postcode"] != "2611 GP" || addr.Props["city"] != "Delft" || addr.Props["country"] != "NL" {
+		t.Errorf("a shop customer's address in the hub: %v", addr.Props)
+	}
+	if out := mapOut(t, customers, map[string]any{"name": "Acme", "city": "Delft", "country": "NL"}); !maps.Equal(out["billing_address"].(map[string]any),
+		map[string]any{"city": "Delft", "country": "NL"}) {
+		t.Errorf("an address the shop is sent: %v", out["billing_address"])
+	}
 	if person.Props["is_company"] != false {
 		t.Errorf("a person in the hub is a company: %v", person.Props)
 	}
