@@ -221,3 +221,17 @@ func TestValueTranslations(t *testing.T) {
 		t.Errorf("Exact's read-only StandardSalesPrice is written: %v", i)
 	}
 }
+
+// Exact creates a contact only under an account.
+func TestExactContactsNeedTheirCompany(t *testing.T) {
+	contacts := lookup(t, compiled(t), "exactonline", "Contacts")
+	for golden, want := range map[string]bool{"": false, "g-acme": true} {
+		props := map[string]any{"email": "ann@acme.test"}
+		if golden != "" {
+			props["customer"] = golden
+		}
+		if got, err := contacts.Takes(props); err != nil || got != want {
+			t.Errorf("a contact of customer %q: taken %v (%v), want %v", golden, got, err, want)
+		}
+	}
+}
