@@ -63,7 +63,12 @@ func TestPresetsParse(t *testing.T) {
 // the shop, edits on both sides end at the latest, nothing is created in
 // the shop, and a quiet round writes nothing.
 func TestFlowWebshopToExactCustomersAndProducts(t *testing.T) {
-	f := newFlow(t, nil)
+	for _, store := range []string{"memory", "sqlite"} {
+		t.Run(store, func(t *testing.T) { flowCustomersAndProducts(t, newFlow(t, nil, store == "sqlite")) })
+	}
+}
+
+func flowCustomersAndProducts(t *testing.T, f *flow) {
 
 	// Exact already holds two of the shop's customers, spelt its own way,
 	// one of the shop's products, and records of its own.
@@ -205,7 +210,7 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 	if !strings.Contains(string(presetYAML(t, "customwebshop")), "\n    lines:\n") {
 		t.Skip("TODO(nested lines): the webshop preset maps its orders' line_items once nested lines (ADR 12) are in main")
 	}
-	f := newFlow(t, nil)
+	f := newFlow(t, nil, true) // on SQLite, as concord run keeps it
 	acme := f.shopPut("customers", map[string]any{"type": "company", "company_name": "Acme", "email": "info@acme.test"})
 	mug := f.shopPut("products", map[string]any{"sku": "MUG-1", "name": "Mug", "price": "12.50", "active": true})
 	tea := f.shopPut("products", map[string]any{"sku": "TEA-1", "name": "Green tea", "price": "3.99", "active": true})

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/concordsync/concord/internal/sandbox/webshop"
 	"github.com/concordsync/concord/internal/store"
 	"github.com/concordsync/concord/internal/store/memstore"
+	"github.com/concordsync/concord/internal/store/sqlite"
 )
 
 // presetYAML is a preset's embedded text.
@@ -64,11 +66,20 @@ type flow struct {
 
 // newFlow starts both sandboxes and configures the two presets for them, as
 // a user would: the preset's settings with the address and credentials
-// added. edit, when set, changes the joined document first.
-func newFlow(t testing.TB, edit func(doc map[string]any)) *flow {
+// added. edit, when set, changes the joined document first. The store is in
+// memory, or SQLite in a temporary folder when sqliteStore is set.
+func newFlow(t testing.TB, edit func(doc map[string]any), sqliteStore ...bool) *flow {
 	t.Helper()
 	c := clock{custom.NewManualClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))}
 	f := &flow{t: t, clock: c, st: memstore.New()}
+	if len(sqliteStore) > 0 && sqliteStore[0] {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "concord.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f.st = st
+	}
 
 	var err error
 	f.shop, err = webshop.New(webshop.Options{Now: c.Now, Token: shopToken, Logger: quiet})
