@@ -284,6 +284,17 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 		t.Errorf("Exact's quantity edit in the shop: %v", l)
 	}
 
+	// The order edited on both sides: the later edit wins on both.
+	f.clock.Advance(time.Minute)
+	f.shopEdit("orders", quote["id"], map[string]any{"customer_note": "Ring twice"})
+	f.clock.Advance(time.Second)
+	f.exactPut("SalesOrders", map[string]any{"OrderID": so2["OrderID"], "Description": "Ring three times"})
+	f.settle()
+	o, _ = f.shop.Get("orders", quote["id"].(int64))
+	if ex, _ := f.exact.Record("SalesOrders", so2["OrderID"].(string)); o["customer_note"] != "Ring three times" || ex["Description"] != "Ring three times" {
+		t.Errorf("the order edited on both sides: shop %q, Exact %q; want Exact's later edit on both", o["customer_note"], ex["Description"])
+	}
+
 	// A line added in the shop reaches Exact.
 	f.clock.Advance(time.Minute)
 	items := append(o["line_items"].([]any), map[string]any{"product_id": tea["id"], "quantity": 1, "price": "4.00"})
