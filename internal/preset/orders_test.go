@@ -53,7 +53,7 @@ func mapOut(t *testing.T, m *mapping.Mapping, golden map[string]any) map[string]
 // A webshop order's header as the rest connector reads it becomes the
 // canonical order, and that order the header Exact is sent: a Quotation
 // while it is a quote, a SalesOrder once it is confirmed. (The lines are
-// tested by the flow once nested lines are in the mapping.)
+// TestFlowWebshopToExactOrders's.)
 func TestOrderHeaderFromTheShopToExact(t *testing.T) {
 	set := compiled(t)
 	shop := lookup(t, set, "customwebshop", "orders")
