@@ -219,10 +219,20 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 		}})
 	paid := f.shopPut("orders", map[string]any{"customer_id": acme["id"], "status": "processing", "currency": "EUR",
 		"line_items": []any{map[string]any{"product_id": mug["id"], "quantity": 1}}})
+	// An order the shop completed before Concord first ran: a SalesOrder in
+	// Exact too, and still completed in the shop (Exact's open order does
+	// not take it back).
+	done := f.shopPut("orders", map[string]any{"customer_id": acme["id"], "status": "processing",
+		"line_items": []any{map[string]any{"product_id": tea["id"], "quantity": 6}}})
+	f.shopEdit("orders", done["id"], map[string]any{"status": "completed"})
 
 	f.settle()
 	f.want(map[string]int{"exact:Accounts": 1, "exact:Items": 2, "exact:Quotations": 1, "exact:QuotationLines": 2,
-		"exact:SalesOrders": 1, "exact:SalesOrderLines": 1, "shop:orders": 2})
+		"exact:SalesOrders": 2, "exact:SalesOrderLines": 2, "shop:orders": 3})
+	if o, _ := f.shop.Get("orders", done["id"].(int64)); o["status"] != "completed" {
+		t.Errorf("the completed order is %v in the shop after the sync", o["status"])
+	}
+	one(t, f.exact.Records("SalesOrders"), "Exact sales orders", "YourRef", done["number"])
 	account := one(t, f.exact.Records("Accounts"), "Exact accounts", "Email", "info@acme.test")
 	mugEx := one(t, f.exact.Records("Items"), "Exact items", "Code", "MUG-1")
 	teaEx := one(t, f.exact.Records("Items"), "Exact items", "Code", "TEA-1")
@@ -255,7 +265,7 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	f.shopEdit("orders", quote["id"], map[string]any{"status": "processing"})
 	f.settle()
-	f.want(map[string]int{"exact:Quotations": 1, "exact:QuotationLines": 2, "exact:SalesOrders": 2, "exact:SalesOrderLines": 3, "shop:orders": 2})
+	f.want(map[string]int{"exact:Quotations": 1, "exact:QuotationLines": 2, "exact:SalesOrders": 3, "exact:SalesOrderLines": 4, "shop:orders": 3})
 	so2 := one(t, f.exact.Records("SalesOrders"), "Exact sales orders", "YourRef", quote["number"])
 	if so2["OrderedBy"] != account["ID"] || so2["Description"] != "Gift wrap, please" || !sameDay(so2["OrderDate"], "2026-03-10") {
 		t.Errorf("the paid quote as an Exact SalesOrder: %v", so2)
@@ -308,7 +318,7 @@ func TestFlowWebshopToExactOrders(t *testing.T) {
 		t.Errorf("the order Exact completed is %v in the shop", o["status"])
 	}
 	f.want(map[string]int{"exact:Accounts": 1, "exact:Items": 2, "exact:Quotations": 1, "exact:QuotationLines": 2,
-		"exact:SalesOrders": 2, "exact:SalesOrderLines": 4, "shop:orders": 2, "shop:customers": 1, "shop:products": 2})
+		"exact:SalesOrders": 3, "exact:SalesOrderLines": 5, "shop:orders": 3, "shop:customers": 1, "shop:products": 2})
 
 	// A quotation accepted in Exact confirms its order: the shop's order is
 	// paid for (processing), and Exact gets the SalesOrder.
