@@ -53,7 +53,7 @@ func TestParseAcceptance(t *testing.T) {
 		{File: file, Line: 9, Column: 13, Path: "mappings[0].insert",
 			Message: `expected a boolean (true or false), got string "yes please"`},
 		{File: file, Line: 14, Column: 19, Path: "mappings[0].properties[1].property",
-			Message: `canonical type "customer" has no property "emial"; known: address_line1, address_line2, city, code, country, currency, email, name, phone, postcode, state, vat_number, website (did you mean "email"?)`},
+			Message: `canonical type "customer" has no property "emial"; known: address_line1, address_line2, city, code, country, currency, email, is_company, name, phone, postcode, state, vat_number, website (did you mean "email"?)`},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("errors:\n%v\nwant:\n%v", got, want)

@@ -77,7 +77,7 @@ type Mapping struct {
 
 // PropertyMap is one property row.
 type PropertyMap struct {
-	Field     string `yaml:"field" json:"field" jsonschema:"required,minLength=1" jsonschema_description:"The system's field name."`
+	Field     string `yaml:"field" json:"field" jsonschema:"required,minLength=1" jsonschema_description:"The system's field name, or a path to a member of an object the record nests (billing_address.city)."`
 	Property  string `yaml:"property" json:"property" jsonschema:"required,minLength=1" jsonschema_description:"The canonical property."`
 	Type      string `yaml:"type,omitempty" json:"type,omitempty" jsonschema:"enum=string,enum=number,enum=integer,enum=boolean,enum=date,enum=datetime,enum=reference,enum=object,enum=array,default=string" jsonschema_description:"Data type of the field in the system (the target data type when Concord writes it). object and array pass nested values (an address, a list) through unchanged."`
 	In        string `yaml:"in,omitempty" json:"in,omitempty" jsonschema_description:"Expression from field to property; variables value and record."`

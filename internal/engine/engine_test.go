@@ -571,3 +571,58 @@ func TestInsertCarriesTheMappingsDefaults(t *testing.T) {
 		t.Fatalf("Kind = %v after an update", k)
 	}
 }
+
+// An address one system nests in its customer (billing_address.city) and
+// another keeps flat syncs both ways member by member: an edit of one
+// member reaches the other system, the members Concord does not map stay,
+// an empty member never clears one, and a settled sync writes nothing.
+func TestNestedMembersSyncMemberByMember(t *testing.T) {
+	w := newWorld(t, `
+systems:
+  a: {kind: memory}
+  b: {kind: memory}
+mappings:
+  - system: a
+    datatype: customers
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: code, property: code}
+      - {field: billing_address.city, property: city}
+      - {field: billing_address.postcode, property: postcode}
+      - {field: billing_address.country, property: country}
+  - system: b
+    datatype: Accounts
+    canonical: customer
+    merge: [[code]]
+    properties:
+      - {field: Code, property: code}
+      - {field: City, property: city}
+      - {field: Postcode, property: postcode}
+      - {field: Country, property: country}
+`)
+	rec := w.sys["a"].Create("customers", connector.Fields{"code": "C1",
+		"billing_address": map[string]any{"street": "Damrak 1", "city": "Amsterdam", "postcode": "", "country": "NL"}})
+	w.settle()
+	got := w.records("b", "Accounts")
+	if len(got) != 1 || got[0].Fields["City"] != "Amsterdam" || got[0].Fields["Country"] != "NL" {
+		t.Fatalf("b holds %v", got)
+	}
+	w.sys["b"].Edit("Accounts", got[0].ID, connector.Fields{"City": "Delft", "Postcode": "2611 AB"})
+	w.settle()
+	back, _ := w.sys["a"].Lookup("customers", rec.ID)
+	want := map[string]any{"street": "Damrak 1", "city": "Delft", "postcode": "2611 AB", "country": "NL"}
+	if !reflect.DeepEqual(back.Fields["billing_address"], want) {
+		t.Fatalf("a's address is %v, want %v", back.Fields["billing_address"], want)
+	}
+	if rep := w.sync(); rep.Writes() != 0 {
+		t.Fatalf("a settled sync wrote %d times", rep.Writes())
+	}
+	// A member only one side has is not cleared by the other's empty value.
+	w.sys["b"].Edit("Accounts", got[0].ID, connector.Fields{"Country": nil, "City": "Leiden"})
+	w.settle()
+	back, _ = w.sys["a"].Lookup("customers", rec.ID)
+	if addr := back.Fields["billing_address"].(map[string]any); addr["city"] != "Leiden" || addr["country"] != "NL" {
+		t.Fatalf("a's address after b emptied its country: %v", addr)
+	}
+}

@@ -444,3 +444,46 @@ func TestLinesAnInsertCarriedSharingAProductAreLinkedOnce(t *testing.T) {
 		t.Fatalf("erp has %d lines (%d posted on their own) of %d orders posted, want 5 lines carried by 2 orders", n, erpConn.linePosts, erpConn.posts)
 	}
 }
+
+// A line goes where its order goes: once an order has moved on from a
+// Quotation to a SalesOrder (the `when` of the Quotation no longer holds),
+// a new or changed line of it reaches the SalesOrder only, and the
+// Quotation keeps the lines it had, as it keeps its header.
+func TestLinesFollowTheConditionOfTheirOrder(t *testing.T) {
+	yaml := strings.Replace(ordersYAML, `      - {field: QuotationNumber, property: number}
+      - {field: OrderedBy, property: customer, ref: Accounts}
+`, `      - {field: QuotationNumber, property: number}
+      - {field: OrderedBy, property: customer, ref: Accounts}
+    lines:
+      datatype: QuotationLines
+      parent_field: QuotationID
+      properties:
+        - {field: Item, property: product, ref: Items}
+        - {field: Quantity, property: quantity, type: number}
+`, 1)
+	w := newWorld(t, yaml)
+	shop := w.sys["shop"]
+	c := shop.Create("customers", connector.Fields{"code": "C1"})
+	p1 := shop.Create("products", connector.Fields{"sku": "P1"})
+	p2 := shop.Create("products", connector.Fields{"sku": "P2"})
+	o := shop.Create("orders", connector.Fields{"number": "SO-1", "customer_id": c.ID, "status": "quote"})
+	l1 := shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p1.ID, "qty": 2.0})
+	w.settle()
+	if w.count("erp", "Quotations") != 1 || w.count("erp", "QuotationLines") != 1 || w.count("erp", "SalesOrders") != 0 {
+		t.Fatalf("a quote: %d quotations with %d lines, %d sales orders", w.count("erp", "Quotations"),
+			w.count("erp", "QuotationLines"), w.count("erp", "SalesOrders"))
+	}
+
+	shop.Edit("orders", o.ID, connector.Fields{"status": "confirmed"})
+	w.settle()
+	shop.Edit("order_lines", l1.ID, connector.Fields{"qty": 5.0})
+	shop.Create("order_lines", connector.Fields{"order_id": o.ID, "product_id": p2.ID, "qty": 1.0})
+	w.settle()
+	if n := w.count("erp", "SalesOrderLines"); n != 2 {
+		t.Fatalf("the sales order has %d lines, want 2", n)
+	}
+	ql := w.records("erp", "QuotationLines")
+	if len(ql) != 1 || ql[0].Fields["Quantity"] != 2.0 {
+		t.Fatalf("the quotation's lines changed after its order moved on: %v", ql)
+	}
+}

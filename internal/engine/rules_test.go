@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -152,5 +153,35 @@ func TestDiffTakesAnAmountInTextForTheSameNumber(t *testing.T) {
 	}
 	if d := diff(map[string]any{"sku": "7"}, current); d["sku"] != "7" {
 		t.Fatalf("two texts are compared as texts, got %v", d)
+	}
+}
+
+// A system that presents a calendar date as a time (Exact: midnight UTC) is
+// not written again because the hub holds the date; another date still is.
+func TestDiffTakesADateAsATimeForTheSameDate(t *testing.T) {
+	current := map[string]any{"OrderDate": "2026-03-10T00:00:00Z"}
+	if d := diff(map[string]any{"OrderDate": "2026-03-10"}, current); len(d) != 0 {
+		t.Fatalf("the same date gave a write: %v", d)
+	}
+	if d := diff(map[string]any{"OrderDate": "2026-03-11"}, current); d["OrderDate"] != "2026-03-11" {
+		t.Fatalf("a new date was not written: %v", d)
+	}
+}
+
+// An object a mapping fills member by member is compared by the members the
+// hub has values for, and written as the system's object with the changed
+// members laid over it; an object mapped whole is compared and written whole.
+func TestDiffComparesNestedMembers(t *testing.T) {
+	current := map[string]any{"addr": map[string]any{"city": "Delft", "street": "Markt 1", "country": "NL"}}
+	byMember := map[string]bool{"addr": true}
+	if d := diffMembers(map[string]any{"addr": map[string]any{"city": "Delft"}}, current, byMember); len(d) != 0 {
+		t.Fatalf("the same member gave a write: %v", d)
+	}
+	d := diffMembers(map[string]any{"addr": map[string]any{"city": "Leiden", "country": nil}}, current, byMember)
+	if want := map[string]any{"city": "Leiden", "street": "Markt 1", "country": "NL"}; !reflect.DeepEqual(d["addr"], want) {
+		t.Fatalf("a changed member is written as %v, want %v", d["addr"], want)
+	}
+	if d := diff(map[string]any{"addr": map[string]any{"city": "Delft"}}, current); d["addr"] == nil {
+		t.Fatal("an object mapped whole that lost members was not written")
 	}
 }

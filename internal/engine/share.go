@@ -110,6 +110,10 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	if err != nil {
 		return Report{}, err
 	}
+	parents, err := e.conditionalParents(ctx, outs, gs)
+	if err != nil {
+		return Report{}, err
+	}
 	dead := map[string]map[string]store.DeadLetter{}
 	waits := map[string]map[string]store.DeadLetter{}
 	for _, m := range outs {
@@ -128,6 +132,9 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		g := &gs[i]
 		s.done[g.ID] = true
 		for _, m := range outs {
+			if !parentTakes(m, g, parents) {
+				continue
+			}
 			s.waitWas, s.waited = waits[m.Name()][g.ID], false
 			if err := e.plan(ctx, s, m, g, linked[g.ID], intents[g.ID], dead[m.Name()][g.ID], resolve, cursors, now); err != nil {
 				return s.rep, err
@@ -237,6 +244,50 @@ func (e *Engine) redirtyLines(ctx context.Context, parents []store.Golden) error
 	return stErr(e.st.CommitMerge(ctx, b))
 }
 
+// conditionalParents loads the parent golden records of a batch of lines
+// when a target's parent mapping has a `when` condition: a line goes where
+// its order goes, so the condition is the parent's, not the line's. Nil
+// when no target needs them.
+func (e *Engine) conditionalParents(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden) (map[string]store.Golden, error) {
+	need := false
+	for _, m := range outs {
+		need = need || (m.Parent != nil && m.Parent.Conditional())
+	}
+	if !need {
+		return nil, nil
+	}
+	var ids []string
+	for i := range gs {
+		if id, ok := gs[i].Props[mapping.ParentProperty].(string); ok && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ps, err := e.st.GetGoldens(ctx, ids)
+	return ps, stErr(err)
+}
+
+// parentTakes tells whether a line may be written to a lines datatype: the
+// parent mapping's condition must hold for the line's parent. An order
+// that moved on from a Quotation to a SalesOrder (Exact) leaves the
+// Quotation's lines as they were, as it leaves the Quotation; a new line
+// goes to the SalesOrder only. A parent not found is left to plan (it
+// waits for the parent's link).
+func parentTakes(m *mapping.Mapping, line *store.Golden, parents map[string]store.Golden) bool {
+	if m.Parent == nil || !m.Parent.Conditional() {
+		return true
+	}
+	id, _ := line.Props[mapping.ParentProperty].(string)
+	p, ok := parents[id]
+	if !ok || p.Deleted {
+		return true
+	}
+	takes, err := m.Parent.Takes(p.Props)
+	return err == nil && takes // a failing condition is reported where the parent is planned
+}
+
 // plan decides what one target datatype needs for one golden record.
 func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g *store.Golden, recs []store.Record,
 	intents []store.Intent, dl store.DeadLetter, resolve func(system string) mapping.Resolver, cursors map[string]store.Cursor, now time.Time) error {
@@ -332,7 +383,7 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			s.done[g.ID] = false
 			return nil
 		}
-		changes := diff(desired, rec.Fields)
+		changes := diffMembers(desired, rec.Fields, m.NestedFields())
 		if len(changes) == 0 {
 			if dl.Attempts > 0 {
 				s.batch.Cleared = append(s.batch.Cleared, dl)
@@ -681,17 +732,78 @@ func (s *shareState) fail(e *Engine, m *mapping.Mapping, g *store.Golden, dl sto
 }
 
 // diff returns the desired fields that differ from the record's. An empty
-// desired value never overwrites a value the system has.
-func diff(desired, current map[string]any) map[string]any {
+// desired value never overwrites a value the system has. An amount the
+// system keeps as text, or a date it keeps as a time, is the same value as
+// the hub's number or date.
+func diff(desired, current map[string]any) map[string]any { return diffMembers(desired, current, nil) }
+
+// diffMembers is diff where the fields in byMember are objects the
+// mapping fills member by member (rows of fields such as
+// "billing_address.city"). Such an object is compared by the members the
+// hub has values for only, and when one differs the system's object with
+// those members changed is written: a system that replaces a nested object
+// whole keeps the members Concord does not map, and one that merges it is
+// not written again every cycle. (An object mapped whole, type object, is
+// written whole.)
+func diffMembers(desired, current map[string]any, byMember map[string]bool) map[string]any {
 	var out map[string]any
 	for f, v := range desired {
-		if mapping.IsEmpty(v) || mapping.Equal(v, current[f]) || mapping.SameNumber(v, current[f]) {
+		d, members := v.(map[string]any)
+		members = members && byMember[f]
+		if members {
+			if sameMembers(d, current[f]) {
+				continue
+			}
+			if c, ok := current[f].(map[string]any); ok {
+				v = overlay(c, d)
+			}
+		} else if same(v, current[f]) {
 			continue
 		}
 		if out == nil {
 			out = map[string]any{}
 		}
 		out[f] = v
+	}
+	return out
+}
+
+// same tells whether the system's value needs no write for the desired one.
+func same(v, cur any) bool {
+	return mapping.IsEmpty(v) || mapping.Equal(v, cur) || mapping.SameNumber(v, cur) || mapping.SameDate(v, cur)
+}
+
+// sameMembers tells whether the system's object holds every desired member.
+func sameMembers(d map[string]any, cur any) bool {
+	c, _ := cur.(map[string]any)
+	for k, dv := range d {
+		if dm, ok := dv.(map[string]any); ok {
+			if !sameMembers(dm, c[k]) {
+				return false
+			}
+		} else if !same(dv, c[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// overlay is the system's object with the desired members laid over it.
+func overlay(cur, desired map[string]any) map[string]any {
+	out := make(map[string]any, len(cur)+len(desired))
+	for k, v := range cur {
+		out[k] = v
+	}
+	for k, v := range desired {
+		if mapping.IsEmpty(v) {
+			continue
+		}
+		if d, ok := v.(map[string]any); ok {
+			if c, ok := cur[k].(map[string]any); ok {
+				v = overlay(c, d)
+			}
+		}
+		out[k] = v
 	}
 	return out
 }
@@ -706,10 +818,15 @@ func writtenTimes(m *mapping.Mapping, g *store.Golden, oldFields map[string]any,
 		mod = now
 	}
 	times := fieldTimes(oldFields, oldTimes, fields, mod, oldFields != nil)
+	set := map[string]bool{}
 	for _, r := range m.Rows {
-		if _, ok := written[r.Field]; ok {
-			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() {
-				times[r.Field] = p.Time
+		f := mapping.TopField(r.Field)
+		if _, ok := written[f]; ok {
+			// Members of one object written share its time: the latest of
+			// the golden values written into it.
+			if p, ok := g.Prov[r.Property]; ok && !p.Time.IsZero() && (!set[f] || p.Time.After(times[f])) {
+				times[f] = p.Time
+				set[f] = true
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -189,5 +190,77 @@ mappings:
 		})
 	if err != nil || len(unresolved) > 0 || out[ParentProperty] != "17" || out["product_id"] != "4" || !Equal(out["quantity"], 2.0) {
 		t.Fatalf("a line mapped out: %v %v %v", out, unresolved, err)
+	}
+}
+
+func TestSameDateComparesADateWithATime(t *testing.T) {
+	for _, tc := range []struct {
+		a, b any
+		want bool
+	}{
+		{"2026-03-10", "2026-03-10T00:00:00Z", true},          // Exact's calendar date
+		{"2026-03-10", "2026-03-10T23:30:00.000+01:00", true}, // the date where the time was taken
+		{"2026-03-10", "2026-03-09T23:30:00Z", false},         // another day
+		{"2026-03-10", time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC), true},
+		{"2026-03-10", "2026-03-10", false},                     // two texts: Equal's business
+		{"2026-03-10T00:00:00Z", "2026-03-10T00:00:00Z", false}, // not a date
+		{"10-03-2026", "2026-03-10T00:00:00Z", false},
+		{"2026-03-10", "soon", false}, {nil, "2026-03-10T00:00:00Z", false}, {"2026-03-10", nil, false},
+	} {
+		if got := SameDate(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameDate(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// A row's field may be a path to a member of an object the record holds
+// (an address nested in a customer): read from it, written into it, with
+// empty members left out so that they never clear the system's.
+func TestFieldPathsReadAndWriteNestedMembers(t *testing.T) {
+	s := compile(t, `
+systems: {shop: {kind: memory}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    properties:
+      - {field: email, property: email}
+      - {field: billing_address.city, property: city}
+      - {field: billing_address.country, property: country, in: "value == nil ? nil : upper(value)"}
+      - {field: billing_address.postcode, property: postcode}
+`)
+	m, _ := s.Lookup("shop", "customers")
+	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	in, err := m.In(map[string]any{"email": "a@b.test", "billing_address": map[string]any{"city": "Delft", "country": "nl"}},
+		map[string]time.Time{"billing_address": t0}, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Props["city"] != "Delft" || in.Props["country"] != "NL" || in.Props["postcode"] != nil || !in.Times["city"].Equal(t0) {
+		t.Fatalf("in: %v %v", in.Props, in.Times)
+	}
+	if _, err := m.In(map[string]any{"billing_address": nil}, nil, t0); err != nil {
+		t.Fatalf("a record without the object: %v", err)
+	}
+	out, _, err := m.Out(map[string]any{"email": "a@b.test", "city": "Delft", "country": "NL"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"email": "a@b.test", "billing_address": map[string]any{"city": "Delft", "country": "NL"}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("out: %v, want %v", out, want)
+	}
+	if out, _, _ := m.Out(map[string]any{"email": "a@b.test"}, nil); out["billing_address"] != nil {
+		t.Fatalf("an object of empty members is written: %v", out)
+	}
+	if f, err := m.FieldsFor(map[string]any{"city": "Leiden", "email": "x@y.test"}, "city"); err != nil ||
+		!reflect.DeepEqual(f, map[string]any{"billing_address": map[string]any{"city": "Leiden"}}) {
+		t.Fatalf("FieldsFor: %v %v", f, err)
+	}
+	if n := m.NestedFields(); !reflect.DeepEqual(n, map[string]bool{"billing_address": true}) {
+		t.Fatalf("NestedFields: %v", n)
+	}
+	if v, ok := FieldValue(map[string]any{"a.b": 1.0, "a": map[string]any{"b": 2.0}}, "a.b"); !ok || v != 1.0 {
+		t.Fatalf("a member named with a dot is found by its name first: %v", v)
 	}
 }

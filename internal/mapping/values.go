@@ -43,6 +43,9 @@ func (m *Mapping) Takes(golden map[string]any) (bool, error) {
 	return m.when.Test(transform.When, transform.Vars{Golden: golden})
 }
 
+// Conditional tells whether the mapping has a `when` condition.
+func (m *Mapping) Conditional() bool { return m.when != nil }
+
 // In maps a record's fields to canonical properties. times gives each
 // field's modification time; fields without one get modified.
 func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified time.Time) (Input, error) {
@@ -58,7 +61,7 @@ func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified
 		}
 		// A zero time is kept: it marks a value known to be older than any
 		// other (the echo of a write of ours).
-		t, ok := times[r.Field]
+		t, ok := times[TopField(r.Field)]
 		if !ok {
 			t = modified
 		}
@@ -79,7 +82,7 @@ func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified
 }
 
 func (r *Row) mapIn(fields map[string]any, typ string) (any, error) {
-	v := fields[r.Field]
+	v, _ := FieldValue(fields, r.Field)
 	if r.in != nil {
 		out, err := r.in.Eval(transform.In, transform.Vars{Value: v, Record: fields})
 		if err != nil {
@@ -125,9 +128,79 @@ func (m *Mapping) Out(golden map[string]any, resolve Resolver) (fields map[strin
 				return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
 			}
 		}
-		fields[r.Field] = v
+		setField(fields, r.Field, v)
 	}
 	return fields, unresolved, nil
+}
+
+// A row's field is a member of the record ("city"), or a path to a member
+// of an object the record holds ("billing_address.city"), for systems that
+// nest a value (an address) in the record. A member named with a dot is
+// found by its name first.
+
+// NestedFields are the record's members the mapping writes member by member
+// (the tops of its rows with paths), or nil.
+func (m *Mapping) NestedFields() map[string]bool {
+	var out map[string]bool
+	for _, r := range m.Rows {
+		if top := TopField(r.Field); top != r.Field && r.Writes() {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[top] = true
+		}
+	}
+	return out
+}
+
+// TopField is the record's member a row's field is in: "billing_address"
+// for "billing_address.city".
+func TopField(field string) string {
+	top, _, _ := strings.Cut(field, ".")
+	return top
+}
+
+// FieldValue reads a row's field from a record's fields.
+func FieldValue(fields map[string]any, field string) (any, bool) {
+	if v, ok := fields[field]; ok || !strings.Contains(field, ".") {
+		return v, ok
+	}
+	var cur any = fields
+	for _, part := range strings.Split(field, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = obj[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// setField writes a row's value into fields to be written. A path sets a
+// member of an object, made as needed; an empty value for a member is left
+// out (an object written holds only the members that have values, so an
+// empty one never clears what the system has).
+func setField(fields map[string]any, field string, v any) {
+	if !strings.Contains(field, ".") {
+		fields[field] = v
+		return
+	}
+	if IsEmpty(v) {
+		return
+	}
+	parts := strings.Split(field, ".")
+	obj := fields
+	for _, part := range parts[:len(parts)-1] {
+		next, ok := obj[part].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[part] = next
+		}
+		obj = next
+	}
+	obj[parts[len(parts)-1]] = v
 }
 
 func (m *Mapping) propType(prop string, lines bool) string {
@@ -238,6 +311,40 @@ func SameNumber(a, b any) bool {
 	x, errA := toFloat(a)
 	y, errB := toFloat(b)
 	return errA == nil && errB == nil && x == y
+}
+
+// SameDate tells whether a calendar date ("2026-03-10", what a row of type
+// date maps out) and a system's time text are the same date: Exact Online
+// presents a date as midnight ("2026-03-10T00:00:00Z"), a webshop as the
+// moment with its offset ("2026-03-10T10:11:12.345+01:00", whose date is the
+// one in that offset). Without it such a date would be written again every
+// cycle. Anything else is not its business (see Equal).
+func SameDate(date, current any) bool {
+	d, ok := date.(string)
+	if !ok || len(strings.TrimSpace(d)) != len("2006-01-02") {
+		return false
+	}
+	want, err := time.Parse("2006-01-02", strings.TrimSpace(d))
+	if err != nil {
+		return false
+	}
+	var got time.Time
+	switch c := current.(type) {
+	case time.Time:
+		got = c
+	case string:
+		c = strings.TrimSpace(c)
+		if len(c) <= len("2006-01-02") {
+			return false // two dates are texts to compare, not times
+		}
+		if got, err = time.Parse(time.RFC3339Nano, c); err != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	y, m, dd := got.Date()
+	return want.Equal(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC))
 }
 
 func toFloat(v any) (float64, error) {
@@ -365,7 +472,8 @@ func (m *Mapping) FieldsFor(golden map[string]any, props ...string) (map[string]
 	out := map[string]any{}
 	for _, r := range m.Rows {
 		if r.Writes() && r.Ref == "" && slices.Contains(props, r.Property) {
-			out[r.Field] = all[r.Field]
+			v, _ := FieldValue(all, r.Field)
+			setField(out, r.Field, v)
 		}
 	}
 	if len(out) == 0 {
@@ -400,13 +508,13 @@ func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[s
 		if r.Writes() || r.out != nil {
 			continue
 		}
-		if _, set := fields[r.Field]; set {
+		if _, set := FieldValue(fields, r.Field); set {
 			continue
 		}
 		if r.Ref != "" {
 			if g := golden[r.Property]; !IsEmpty(g) {
 				if id, ok := resolve(r.Ref, fmt.Sprint(g)); ok {
-					fields[r.Field] = id
+					setField(fields, r.Field, id)
 				} else {
 					unresolved = append(unresolved, r.Property)
 				}
@@ -418,7 +526,7 @@ func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[s
 			return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
 		}
 		if v != nil {
-			fields[r.Field] = v
+			setField(fields, r.Field, v)
 		}
 	}
 	return fields, unresolved, nil

@@ -2,12 +2,13 @@
 // value transforms and conditions. It uses the expr language
 // (github.com/expr-lang/expr) rather than a home-made one; this package only
 // fixes the variables an expression sees and adds a few helpers that
-// integration mappings need (padding codes, empty checks).
+// integration mappings need (padding codes, empty checks, VAT numbers).
 package transform
 
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -81,6 +82,7 @@ var helpers = []expr.Option{
 	}, pad),
 	expr.Function("trimpad", func(args ...any) (any, error) { return trimPad(args[0]), nil }, trimPad),
 	expr.Function("empty", func(args ...any) (any, error) { return IsEmpty(args[0]), nil }, IsEmpty),
+	expr.Function("vatnumber", func(args ...any) (any, error) { return vatNumber(args[0]), nil }, vatNumber),
 }
 
 // Compile compiles src for the given kind. Conditions must yield a boolean.
@@ -150,6 +152,24 @@ func trimPad(v any) string {
 		return ""
 	}
 	return strings.TrimLeft(fmt.Sprint(v), " ")
+}
+
+// vatNumber writes a VAT number the one way systems compare it: upper case,
+// without the spaces, dots and dashes people type into it
+// (vatnumber("nl 8012.34.567.B01") == "NL801234567B01"), so that merge
+// criteria match the same number however each system spells it. Empty
+// stays nil, so that an empty number never overwrites one.
+func vatNumber(v any) any {
+	if IsEmpty(v) {
+		return nil
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', '-', '\t', '\u00a0':
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, fmt.Sprint(v))
 }
 
 // IsEmpty tells whether a value counts as empty: nil, blank string, empty

@@ -16,6 +16,10 @@ func TestExpressions(t *testing.T) {
 		{"record.first + ' ' + record.last", In, Vars{Record: map[string]any{"first": "Ada", "last": "Lovelace"}}, "Ada Lovelace"},
 		{"golden.status in ['confirmed', 'completed']", When, Vars{Golden: map[string]any{"status": "confirmed"}}, true},
 		{"empty(record.email)", Filter, Vars{Record: map[string]any{"email": "  "}}, true},
+		{"vatnumber(value)", In, Vars{Value: "nl 8012.34.567-b01"}, "NL801234567B01"},
+		{"vatnumber(value)", In, Vars{Value: "NL801234567B01"}, "NL801234567B01"},
+		{"vatnumber(value)", In, Vars{Value: " "}, nil},
+		{"vatnumber(value)", In, Vars{}, nil},
 	}
 	for _, tc := range tests {
 		p, err := Compile(tc.src, tc.kind)
