@@ -1,6 +1,9 @@
 package preset_test
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	erpsb "github.com/concordsync/concord/internal/sandbox/erp"
@@ -97,6 +100,7 @@ func TestFlowWebCRMToCustomERP(t *testing.T) {
 	cy := w.erpOne(erpsb.Contacts, "email", "cy@own.test")
 	wantFields(t, "Cy in the ERP", cy, map[string]any{"first_name": "Cy", "last_name": "Dahl", "mobile": "+45 3000 0003", "job_title": "Sales",
 		"customer_id": own["id"], "is_employee": true})
+	w.oneGolden("Cy", map[string]string{"webcrm:Persons": fmt.Sprint(d.cy), "webcrm:Users": fmt.Sprint(d.cyUser), "erp:contacts": fmt.Sprint(cy["id"])})
 	di := w.erpOne(erpsb.Contacts, "email", "di@own.test")
 	wantFields(t, "Di in the ERP", di, map[string]any{"first_name": "", "last_name": "van Eng", "phone": "+45 7000 0004", "job_title": "Support",
 		"customer_id": nil, "is_employee": true})
@@ -177,5 +181,43 @@ func TestFlowWebCRMToCustomERP(t *testing.T) {
 		map[string]int{erpsb.Customers: 4, erpsb.Contacts: 3, erpsb.Products: 2, erpsb.Orders: 2})
 	if rep := w.cycle(); rep.Writes() != 0 || rep.Collected != 0 {
 		t.Errorf("a quiet round: %+v", rep)
+	}
+}
+
+// oneGolden checks that the records (system:datatype → id) are linked to
+// one golden record, and that it has no other record in those datatypes.
+func (w *crmERP) oneGolden(what string, recs map[string]string) {
+	w.t.Helper()
+	ctx := context.Background()
+	golden := ""
+	for sd, id := range recs {
+		sys, dt, _ := strings.Cut(sd, ":")
+		got, err := w.st.GetRecords(ctx, sys, dt, []string{id})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		r, ok := got[id]
+		switch {
+		case !ok || r.GoldenID == "":
+			w.t.Errorf("%s: %s %s is not linked", what, sd, id)
+			return
+		case golden == "":
+			golden = r.GoldenID
+		case r.GoldenID != golden:
+			w.t.Errorf("%s: %s %s is linked to golden record %s, the others to %s", what, sd, id, r.GoldenID, golden)
+		}
+	}
+	linked, err := w.st.RecordsForGoldens(ctx, []string{golden})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, r := range linked[golden] {
+		per[r.System+":"+r.Datatype]++
+	}
+	for sd := range recs {
+		if per[sd] != 1 {
+			w.t.Errorf("%s: golden record %s has %d records of %s, want 1", what, golden, per[sd], sd)
+		}
 	}
 }
