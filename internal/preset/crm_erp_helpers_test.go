@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -46,8 +47,9 @@ var crmERPLog = slog.New(slog.DiscardHandler)
 const crmERPKey = "erp_flow_key"
 
 // newCRMERP starts the two systems and Concord. extra is YAML appended to
-// the user's configuration (mappings laid over the presets').
-func newCRMERP(t testing.TB, extra string) *crmERP {
+// the user's configuration (mappings laid over the presets'); erpSettings
+// are laid over the ERP's settings.
+func newCRMERP(t testing.TB, extra string, erpSettings map[string]any) *crmERP {
 	t.Helper()
 	clock := crmsb.NewManualClock(crmERPStart)
 	crm := crmsb.New(crmsb.Options{Now: clock.Now, Logger: crmERPLog})
@@ -70,6 +72,7 @@ func newCRMERP(t testing.TB, extra string) *crmERP {
 				"base_url": erpTS.URL + "/erp", "auth": map[string]any{"api_key": crmERPKey}, "rate_limit": 0}},
 		},
 	}
+	maps.Copy(user["systems"].(map[string]any)["erp"].(map[string]any)["settings"].(map[string]any), erpSettings)
 	data, err := yaml.Marshal(user)
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func (w *crmERP) seed() crmERPData {
 // the later one; and a quiet round writes nothing.
 func TestFlowWebCRMToCustomERP(t *testing.T) {
 	t.Parallel()
-	w := newCRMERP(t, "")
+	w := newCRMERP(t, "", nil)
 	d := w.seed()
 	w.settle()
 
