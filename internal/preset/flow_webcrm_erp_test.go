@@ -221,3 +221,44 @@ func (w *crmERP) oneGolden(what string, recs map[string]string) {
 		}
 	}
 }
+
+// An installation whose "won" is another pipeline level lays one row over
+// the preset's, and nothing else changes. An organisation whose country
+// name the table does not know reaches the ERP as the name, which the ERP
+// refuses: that one customer is parked with the ERP's reason, its
+// opportunity waits for it, and the rest flows.
+func TestFlowWonLevelIsOneRowAndUnknownCountriesAreParked(t *testing.T) {
+	t.Parallel()
+	w := newCRMERP(t, `
+mappings:
+  - system: webcrm
+    datatype: Opportunities
+    properties:
+      - field: OpportunityLevel
+        property: status
+        type: integer
+        in: "value >= 40 ? 'confirmed' : 'quote'"
+        out: "value in ['open', 'confirmed', 'completed'] ? 40 : nil"
+`, nil)
+	acme := w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Acme A/S", "OrganisationCountry": "Sverige"})
+	atlantis := w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Poseidon Ltd", "OrganisationCountry": "Atlantis"})
+	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-40", "OpportunityOrganisationId": acme, "OpportunityLevel": 40})
+	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-30", "OpportunityOrganisationId": acme, "OpportunityLevel": 30})
+	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-50", "OpportunityOrganisationId": atlantis, "OpportunityLevel": 50})
+	for range 4 {
+		w.cycle()
+	}
+	w.counts(nil, map[string]int{erpsb.Customers: 1, erpsb.Orders: 1})
+	wantFields(t, "Acme in the ERP", w.erpOne(erpsb.Customers, "name", "Acme A/S"), map[string]any{"country": "SE"})
+	wantFields(t, "O-40 in the ERP", w.erpOne(erpsb.Orders, "number", "O-40"), map[string]any{"status": "confirmed"})
+	dls, err := w.st.DeadLetters(context.Background(), "erp", "customers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 || !strings.Contains(dls[0].Reason, "country") || !strings.Contains(strings.ToLower(dls[0].Reason), "atlantis") {
+		t.Errorf("dead letters of the ERP's customers: %+v; want Poseidon's, naming the country", dls)
+	}
+	if got := w.crmOne(crmsb.Organisations, "OrganisationId", atlantis)["OrganisationCountry"]; got != "Atlantis" {
+		t.Errorf("Poseidon's country in WebCRM = %v", got)
+	}
+}
