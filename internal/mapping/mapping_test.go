@@ -204,6 +204,7 @@ mappings:
       - {field: country, property: country, in: "country_code(value)", out: "country_name(value)"}
       - {field: name, property: name, direction: out}
       - {field: web, property: website, in: "lower(value)"}
+      - {field: mail, property: email, in: "lower(value)", out: "lower(value)"}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ mappings:
 		t.Fatal(err)
 	}
 	m, _ := set.Lookup("crm", "orgs")
-	fields := map[string]any{"country": "Danmark", "name": "Acme", "web": "ACME.test"}
+	fields := map[string]any{"country": "Danmark", "name": "Acme", "web": "ACME.test", "mail": "Info@Acme.test"}
 	for _, tc := range []struct {
 		field  string
 		golden map[string]any
@@ -224,6 +225,7 @@ mappings:
 		{"country", map[string]any{}, false},            // nothing to agree with
 		{"name", map[string]any{"name": "Acme"}, false}, // an out-only row reads nothing
 		{"web", map[string]any{"website": "acme.test"}, true},
+		{"mail", map[string]any{"email": "info@acme.test"}, false}, // a normal form: written as such
 		{"nosuch", map[string]any{"country": "DK"}, false},
 	} {
 		if got := m.Agrees(tc.field, fields, tc.golden); got != tc.want {

@@ -100,12 +100,18 @@ func (r *Row) mapIn(fields map[string]any, typ string) (any, error) {
 // hub holds a status, a date with a time of day) is then not written the
 // hub's spelling of the same thing, which would overwrite what its users
 // typed with no change in meaning. Reference fields and rows that do not
-// read never agree this way (references compare by id).
+// read never agree this way (references compare by id). Nor does a row
+// whose in and out are the same expression: that is a normal form the
+// system is meant to hold (vatnumber(value) both ways writes "GB 123 456
+// 789" as GB123456789), not a translation between two vocabularies.
 func (m *Mapping) Agrees(field string, fields, golden map[string]any) bool {
 	for i := range m.Rows {
 		r := &m.Rows[i]
 		if r.Field != field || !r.Reads() || r.Ref != "" {
 			continue
+		}
+		if r.in != nil && r.out != nil && r.in.Source() == r.out.Source() {
+			return false
 		}
 		want := golden[r.Property]
 		if IsEmpty(want) {
