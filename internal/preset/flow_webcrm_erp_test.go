@@ -262,3 +262,42 @@ mappings:
 		t.Errorf("Poseidon's country in WebCRM = %v", got)
 	}
 }
+
+// A person and a user with one e-mail address are one contact also when
+// they come to WebCRM at different times, whichever first: the later one
+// is linked to the golden contact the first made, and the ERP's contact is
+// updated, not doubled. Case and surrounding space of the address do not
+// matter.
+func TestFlowPersonAndUserArrivingApartAreOneContact(t *testing.T) {
+	t.Parallel()
+	w := newCRMERP(t, "", nil)
+	own := w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Our Company ApS", "OrganisationCountry": "Danmark"})
+
+	// A person first, the user later.
+	eva := w.crmPut(crmsb.Persons, crmsb.Record{"PersonOrganisationId": own, "PersonFirstName": "Eva", "PersonLastName": "Holm", "PersonEmail": "eva@own.test"})
+	w.settle()
+	ownERP := w.erpOne(erpsb.Customers, "name", "Our Company ApS")
+	wantFields(t, "Eva in the ERP as a person", w.erpOne(erpsb.Contacts, "email", "eva@own.test"), map[string]any{"is_employee": false, "customer_id": ownERP["id"]})
+	evaUser := w.crmPut(crmsb.Users, crmsb.Record{"UserName": "Eva Holm", "UserEmail": " EVA@own.test", "UserMobilePhone": "+45 3000 0005"})
+	w.settle()
+	evaERP := w.erpOne(erpsb.Contacts, "last_name", "Holm")
+	wantFields(t, "Eva in the ERP once also a user", evaERP, map[string]any{"first_name": "Eva", "is_employee": true, "customer_id": ownERP["id"], "mobile": "+45 3000 0005"})
+	// Each side keeps its own spelling of the address.
+	wantFields(t, "Eva's addresses", map[string]any{"erp": evaERP["email"], "person": w.crmOne(crmsb.Persons, "PersonId", eva)["PersonEmail"],
+		"user": w.crmOne(crmsb.Users, "UserId", evaUser)["UserEmail"]}, map[string]any{"erp": "eva@own.test", "person": "eva@own.test", "user": " EVA@own.test"})
+	w.oneGolden("Eva", map[string]string{"webcrm:Persons": fmt.Sprint(eva), "webcrm:Users": fmt.Sprint(evaUser), "erp:contacts": fmt.Sprint(evaERP["id"])})
+
+	// A user first, the person later.
+	finUser := w.crmPut(crmsb.Users, crmsb.Record{"UserName": "Fin Lund", "UserEmail": "fin@own.test"})
+	w.settle()
+	wantFields(t, "Fin in the ERP as a user", w.erpOne(erpsb.Contacts, "email", "fin@own.test"), map[string]any{"first_name": "", "last_name": "Lund", "is_employee": true, "customer_id": nil})
+	fin := w.crmPut(crmsb.Persons, crmsb.Record{"PersonOrganisationId": own, "PersonFirstName": "Fin", "PersonLastName": "Lund", "PersonEmail": "fin@own.test", "PersonTitle": "Buyer"})
+	w.settle()
+	finERP := w.erpOne(erpsb.Contacts, "email", "fin@own.test")
+	wantFields(t, "Fin in the ERP once also a person", finERP, map[string]any{"first_name": "Fin", "last_name": "Lund", "is_employee": true, "customer_id": ownERP["id"], "job_title": "Buyer"})
+	w.oneGolden("Fin", map[string]string{"webcrm:Persons": fmt.Sprint(fin), "webcrm:Users": fmt.Sprint(finUser), "erp:contacts": fmt.Sprint(finERP["id"])})
+
+	w.counts(map[string]int{crmsb.Persons: 2, crmsb.Users: 2}, map[string]int{erpsb.Contacts: 2})
+	// The user's name was not rewritten (it already says Fin Lund).
+	wantFields(t, "Fin's user in WebCRM", w.crmOne(crmsb.Users, "UserId", finUser), map[string]any{"UserName": "Fin Lund", "UserTitle": "Buyer"})
+}
