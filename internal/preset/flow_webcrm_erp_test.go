@@ -30,7 +30,7 @@ func (w *crmERP) seed() crmERPData {
 	d.deltaERP = w.erpPut(erpsb.Customers, erpsb.Record{"code": "C-DELTA", "name": "Delta BV", "email": "sales@delta.test", "country": "NL"})
 	d.gadgetERP = w.erpPut(erpsb.Products, erpsb.Record{"item_number": "G-1", "name": "Gadget", "price": 5.0, "unit": "box", "vat_code": "R"})
 
-	d.acme = w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Acme A/S", "OrganisationVatNumber": "DK11111111",
+	d.acme = w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Acme A/S", "OrganisationVatNumber": "dk 1111-1111",
 		"OrganisationAddress": "Havnegade 1", "OrganisationPostCode": "8000", "OrganisationCity": "Aarhus", "OrganisationCountry": "Danmark",
 		"OrganisationTelephone": "+45 8000 0000", "OrganisationWww": "acme.test", "OrganisationComment": "a field Concord does not map"})
 	d.beta = w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Beta GmbH", "OrganisationCity": "Kiel", "OrganisationCountry": "Tyskland",
@@ -82,7 +82,7 @@ func TestFlowWebCRMToCustomERP(t *testing.T) {
 		map[string]int{erpsb.Customers: 4, erpsb.Contacts: 3, erpsb.Products: 2, erpsb.Orders: 1})
 
 	// Organisations → customers: countries as codes; Acme linked by its VAT
-	// number and filled in.
+	// number (spelt differently on each side) and filled in.
 	acme := w.erpOne(erpsb.Customers, "vat_number", "DK11111111")
 	wantFields(t, "Acme in the ERP", acme, map[string]any{"id": d.acmeERP["id"], "code": "C-ACME", "name": "Acme A/S", "email": "info@acme.test",
 		"address_line1": "Havnegade 1", "postcode": "8000", "city": "Aarhus", "country": "DK", "phone": "+45 8000 0000", "website": "acme.test"})
@@ -120,7 +120,7 @@ func TestFlowWebCRMToCustomERP(t *testing.T) {
 	// Nothing came back to WebCRM but what the ERP knew better: Acme's
 	// values are WebCRM's own, its comment untouched.
 	wantFields(t, "Acme in WebCRM", w.crmOne(crmsb.Organisations, "OrganisationId", d.acme), map[string]any{"OrganisationName": "Acme A/S",
-		"OrganisationCountry": "Danmark", "OrganisationComment": "a field Concord does not map"})
+		"OrganisationCountry": "Danmark", "OrganisationVatNumber": "dk 1111-1111", "OrganisationComment": "a field Concord does not map"})
 
 	// The open opportunity is won: now it is an order.
 	w.crmEdit(crmsb.Opportunities, d.open, crmsb.Record{"OpportunityLevel": 5})
