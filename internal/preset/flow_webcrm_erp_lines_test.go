@@ -5,61 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/concordsync/concord/internal/config"
-	"github.com/concordsync/concord/internal/mapping"
 	erpsb "github.com/concordsync/concord/internal/sandbox/erp"
 	crmsb "github.com/concordsync/concord/internal/sandbox/webcrm"
 )
-
-// erpOrderLines is the ERP orders' lines block, laid over the preset's
-// mapping until the preset carries it (the TODO in customerp.yaml): lines
-// nested in the order (ADR 12), numbered by line_no, the item named by
-// its id.
-const erpOrderLines = `
-mappings:
-  - system: erp
-    datatype: orders
-    lines:
-      field: lines
-      id_field: line_no
-      properties:
-        - {field: item_id, property: product, type: reference, ref: products}
-        - {field: description, property: description, type: string}
-        - {field: qty, property: quantity, type: number}
-        - {field: price, property: unit_price, type: number}
-        - {field: discount_pct, property: discount, type: number}
-        - {field: vat_code, property: vat_code, type: string}
-`
-
-var erpOrderLinesSettings = map[string]any{"datatypes": map[string]any{"orders": map[string]any{
-	"read_only": []any{"created_at", "updated_at", "deleted", "total"},
-	"lines":     map[string]any{"lines": map[string]any{"id_field": "line_no", "read_only": []any{"item_number", "amount"}}},
-}}}
-
-// nestedLines tells whether this build syncs lines nested in a record
-// (ADR 12); the test of the order lines waits for it.
-func nestedLines(t *testing.T) bool {
-	t.Helper()
-	cfg, err := config.Parse("probe.yaml", []byte(`
-systems:
-  erp: {kind: memory}
-mappings:
-  - system: erp
-    datatype: orders
-    canonical: order
-    properties:
-      - {field: number, property: number}
-    lines:
-      field: lines
-      properties:
-        - {field: qty, property: quantity, type: number}
-`))
-	if err != nil {
-		return false
-	}
-	_, err = mapping.Compile(cfg)
-	return err == nil
-}
 
 // WebCRM's QuotationLines, kept apart and keyed by their opportunity,
 // become the lines nested in the won opportunity's ERP order; a line added
@@ -68,10 +16,7 @@ mappings:
 // in the ERP stays there (Concord creates nothing in WebCRM).
 func TestFlowQuotationLinesBecomeERPOrderLines(t *testing.T) {
 	t.Parallel()
-	if !nestedLines(t) {
-		t.Skip("lines nested in a record (ADR 12) are not built yet: the ERP's order lines wait for them")
-	}
-	w := newCRMERP(t, erpOrderLines, erpOrderLinesSettings)
+	w := newCRMERP(t, "", nil)
 	d := w.seed()
 	w.settle()
 
@@ -126,6 +71,15 @@ func TestFlowQuotationLinesBecomeERPOrderLines(t *testing.T) {
 		if l["QuotationLineData1"] == "W-1" && fmt.Sprint(l["QuotationLineQuantity"]) != "4" {
 			t.Errorf("the widget line in WebCRM: quantity %v, want the ERP's 4", l["QuotationLineQuantity"])
 		}
+	}
+
+	// A line the ERP adds stays in the ERP: lines follow their
+	// opportunity's insert right, and Concord creates nothing in WebCRM.
+	o1 = w.erpOne(erpsb.Orders, "number", "O-1")
+	w.erpEdit(erpsb.Orders, o1["id"], erpsb.Record{"lines": append(orderLines(t, o1), map[string]any{"item_id": widget["id"], "qty": 7.0})})
+	w.settle()
+	if lines := orderLines(t, w.erpOne(erpsb.Orders, "number", "O-1")); len(lines) != 3 {
+		t.Errorf("O-1 in the ERP has %d lines after the ERP added one, want 3: %v", len(lines), lines)
 	}
 
 	// The not-yet-won opportunity's line went nowhere, and nothing doubled.

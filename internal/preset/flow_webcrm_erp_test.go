@@ -122,11 +122,16 @@ func TestFlowWebCRMToCustomERP(t *testing.T) {
 	wantFields(t, "Acme in WebCRM", w.crmOne(crmsb.Organisations, "OrganisationId", d.acme), map[string]any{"OrganisationName": "Acme A/S",
 		"OrganisationCountry": "Danmark", "OrganisationVatNumber": "dk 1111-1111", "OrganisationComment": "a field Concord does not map"})
 
-	// The open opportunity is won: now it is an order.
+	// The open opportunity is won: now it is an order, with its line.
 	w.crmEdit(crmsb.Opportunities, d.open, crmsb.Record{"OpportunityLevel": 5})
 	w.settle()
 	o2 := w.erpOne(erpsb.Orders, "number", "O-2")
 	wantFields(t, "O-2 in the ERP", o2, map[string]any{"customer_id": beta["id"], "contact_id": nil, "currency": "EUR", "order_date": "2024-03-04", "status": "confirmed"})
+	if lines := orderLines(t, o2); len(lines) != 1 {
+		t.Errorf("O-2 in the ERP has %d lines, want its quotation line: %v", len(lines), lines)
+	} else {
+		wantFields(t, "O-2's line", lines[0].(map[string]any), map[string]any{"item_number": "G-1", "qty": 4, "price": 4.5})
+	}
 	w.counts(nil, map[string]int{erpsb.Orders: 2})
 
 	// Edits made in the ERP reach WebCRM, translated back.
@@ -242,7 +247,9 @@ mappings:
 `, nil)
 	acme := w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Acme A/S", "OrganisationCountry": "Sverige"})
 	atlantis := w.crmPut(crmsb.Organisations, crmsb.Record{"OrganisationName": "Poseidon Ltd", "OrganisationCountry": "Atlantis"})
-	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-40", "OpportunityOrganisationId": acme, "OpportunityLevel": 40})
+	o40 := w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-40", "OpportunityOrganisationId": acme, "OpportunityLevel": 40})
+	w.crmPut(crmsb.Products, crmsb.Record{"ProductCustom1": "W-1", "ProductCustom2": "Widget", "ProductPrice": 10.0})
+	w.crmPut(crmsb.QuotationLines, crmsb.Record{"QuotationLineOpportunityId": o40, "QuotationLineData1": "W-1", "QuotationLineData2": "Widget", "QuotationLineQuantity": 1.0})
 	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-30", "OpportunityOrganisationId": acme, "OpportunityLevel": 30})
 	w.crmPut(crmsb.Opportunities, crmsb.Record{"OpportunityNumber": "O-50", "OpportunityOrganisationId": atlantis, "OpportunityLevel": 50})
 	for range 4 {
