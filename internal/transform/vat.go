@@ -2,6 +2,7 @@ package transform
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -68,7 +69,7 @@ func VATCategory(v any) any {
 		return v
 	}
 	switch {
-	case rate < 0:
+	case rate < 0 || math.IsNaN(rate) || math.IsInf(rate, 0):
 		return v
 	case rate == 0:
 		return "Z"

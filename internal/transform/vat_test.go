@@ -26,6 +26,8 @@ func TestVATCategory(t *testing.T) {
 		{"z", "Z"},
 		{"Moms", "Moms"}, // unknown: passed through for the target to refuse by name
 		{-5.0, -5.0},
+		{"NaN", "NaN"},
+		{"inf %", "inf %"},
 		{true, true},
 		{"", nil},
 		{nil, nil},
@@ -44,4 +46,21 @@ func TestVATCategory(t *testing.T) {
 			t.Errorf("%s with %v = %#v, %v; want %#v", p.Source(), in, got, err, want)
 		}
 	}
+}
+
+func FuzzVATCategory(f *testing.F) {
+	for _, s := range []string{"25", "25 %", "12,5%", "s", "", "-1", "1e3", "NaN", "%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := VATCategory(s)
+		switch got {
+		case nil, "S", "R", "Z", "E", s:
+		default:
+			t.Fatalf("VATCategory(%q) = %#v: neither a category, nil, nor the input", s, got)
+		}
+		if c, ok := got.(string); ok && c != s && VATCategory(c) != c {
+			t.Fatalf("the category %q of %q does not read as itself", c, s)
+		}
+	})
 }
