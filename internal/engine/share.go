@@ -384,6 +384,13 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			return nil
 		}
 		changes := diffMembers(desired, rec.Fields, m.NestedFields())
+		for f := range changes {
+			// The system holds the same value in its own spelling (its
+			// mapping reads it as the hub's): nothing to write.
+			if m.Agrees(f, rec.Fields, g.Props) {
+				delete(changes, f)
+			}
+		}
 		if len(changes) == 0 {
 			if dl.Attempts > 0 {
 				s.batch.Cleared = append(s.batch.Cleared, dl)

@@ -264,3 +264,44 @@ mappings:
 		t.Fatalf("a member named with a dot is found by its name first: %v", v)
 	}
 }
+func TestAgreesReadsTheSystemsSpelling(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte(`
+systems:
+  crm: {kind: memory}
+mappings:
+  - system: crm
+    datatype: orgs
+    canonical: customer
+    properties:
+      - {field: country, property: country, in: "country_code(value)", out: "country_name(value)"}
+      - {field: name, property: name, direction: out}
+      - {field: web, property: website, in: "lower(value)"}
+      - {field: mail, property: email, in: "lower(value)", out: "lower(value)"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := set.Lookup("crm", "orgs")
+	fields := map[string]any{"country": "Danmark", "name": "Acme", "web": "ACME.test", "mail": "Info@Acme.test"}
+	for _, tc := range []struct {
+		field  string
+		golden map[string]any
+		want   bool
+	}{
+		{"country", map[string]any{"country": "DK"}, true},
+		{"country", map[string]any{"country": "DE"}, false},
+		{"country", map[string]any{}, false},            // nothing to agree with
+		{"name", map[string]any{"name": "Acme"}, false}, // an out-only row reads nothing
+		{"web", map[string]any{"website": "acme.test"}, true},
+		{"mail", map[string]any{"email": "info@acme.test"}, false}, // a normal form: written as such
+		{"nosuch", map[string]any{"country": "DK"}, false},
+	} {
+		if got := m.Agrees(tc.field, fields, tc.golden); got != tc.want {
+			t.Errorf("Agrees(%s, %v) = %v, want %v", tc.field, tc.golden, got, tc.want)
+		}
+	}
+}

@@ -96,6 +96,36 @@ func (r *Row) mapIn(fields map[string]any, typ string) (any, error) {
 	return Coerce(v, typ)
 }
 
+// Agrees tells whether a field the system holds already means the golden
+// record's value: the field, read through the row that maps it in, gives
+// the property's value. A system that spells a value its own way (a
+// country as "Danmark" where the hub holds DK, a pipeline level where the
+// hub holds a status, a date with a time of day) is then not written the
+// hub's spelling of the same thing, which would overwrite what its users
+// typed with no change in meaning. Reference fields and rows that do not
+// read never agree this way (references compare by id). Nor does a row
+// whose in and out are the same expression: that is a normal form the
+// system is meant to hold (vatnumber(value) both ways writes "GB 123 456
+// 789" as GB123456789), not a translation between two vocabularies.
+func (m *Mapping) Agrees(field string, fields, golden map[string]any) bool {
+	for i := range m.Rows {
+		r := &m.Rows[i]
+		if r.Field != field || !r.Reads() || r.Ref != "" {
+			continue
+		}
+		if r.in != nil && r.out != nil && r.in.Source() == r.out.Source() {
+			return false
+		}
+		want := golden[r.Property]
+		if IsEmpty(want) {
+			return false
+		}
+		v, err := r.mapIn(fields, m.propType(r.Property, false))
+		return err == nil && Equal(v, want)
+	}
+	return false
+}
+
 // Resolver translates a golden id in a reference property into the id of the
 // linked record in the given datatype of the target system.
 type Resolver func(datatype, goldenID string) (id string, ok bool)
