@@ -270,7 +270,7 @@ func (r *run) section(ctx context.Context, sec Section) error {
 	for _, p := range sec.Rows {
 		r.compare(ctx, sec.Title, "insert", p, t, p.Target, want, got)
 	}
-	if Nested(s) || (s.Lines != nil && s.Lines.InsertField != "") {
+	if want[linesKey] != nil {
 		r.checkLines(ctx, sec, tgtKey, want)
 	}
 

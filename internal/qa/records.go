@@ -80,7 +80,26 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 		}
 	}
 	k, err := r.insert(ctx, m, want, extra)
-	return want, k, err
+	if err != nil {
+		return want, k, err
+	}
+	// Lines kept in a datatype of their own, for a target that creates a
+	// record only together with its lines: add one.
+	if withLines && m.Lines != nil && m.Lines.InsertField == "" && cond != nil && cond.Lines != nil && cond.Lines.InsertField != "" {
+		lm, ok := r.set.Lookup(m.System, m.Lines.Datatype)
+		if ok {
+			lv, err := r.values(ctx, lm, nil, depth, nil)
+			if err != nil {
+				return want, k, fmt.Errorf("line: %w", err)
+			}
+			lv[mapping.ParentProperty] = r.placeholder(k)
+			if _, err := r.insert(ctx, lm, lv, nil); err != nil {
+				return want, k, fmt.Errorf("line: %w", err)
+			}
+			want[linesKey] = lv
+		}
+	}
+	return want, k, nil
 }
 
 // insert maps values out through m and creates the record.
