@@ -421,17 +421,56 @@ func breakerCmd(load loader) *cobra.Command {
 }
 
 func demoCmd() *cobra.Command {
-	return &cobra.Command{
+	var (
+		scripted, keep, skipQA bool
+		dir                    string
+	)
+	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Run a scripted scenario on in-process systems and print what was created, linked, merged and why",
-		Args:  cobra.NoArgs,
+		Short: "Start the four reference systems and Concord, load a data set, run both dataflows and print what happens",
+		Long: `Starts the Custom Webshop, the Custom ERP and the emulators of Exact Online and
+WebCRM in this process, and Concord on its embedded store (one instance per
+dataflow: Custom Webshop → Exact Online, WebCRM → Custom ERP). It loads a small
+data set in which some companies, people and products exist in two systems
+under slightly different spellings, syncs, makes edits on each side, and
+prints as it goes what was created, linked, merged, skipped and why. It ends
+by running every flow's QA checklist (concord qa) and a summary table, and
+prints the sandboxes' addresses. --keep-running keeps everything running so
+you can change records in the sandboxes and watch them sync.
+
+--scripted runs the older in-process scenario instead: three memory systems,
+no HTTP, every merge decision explained.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := os.MkdirTemp("", "concord-demo-")
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "concord-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			} else if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			if scripted {
+				return demo.Run(cmd.Context(), cmd.OutOrStdout(), dir)
+			}
+			res, err := demo.RunLive(cmd.Context(), demo.Options{Out: cmd.OutOrStdout(), Dir: dir, KeepRunning: keep, SkipQA: skipQA})
 			if err != nil {
 				return err
 			}
-			defer os.RemoveAll(dir)
-			return demo.Run(cmd.Context(), cmd.OutOrStdout(), dir)
+			for _, r := range res.Rows {
+				if !r.Green() {
+					return fmt.Errorf("a flow is not green: %s", r.Section)
+				}
+			}
+			return nil
 		},
 	}
+	f := c.Flags()
+	f.BoolVar(&scripted, "scripted", false, "run the in-process scenario on memory systems instead")
+	f.BoolVar(&keep, "keep-running", false, "keep the sandboxes and Concord running after the scenario (Ctrl-C stops)")
+	f.BoolVar(&skipQA, "skip-qa", false, "leave out the final QA checklists")
+	f.StringVar(&dir, "dir", "", "folder for the stores and configurations (default: a temporary one, removed at the end)")
+	return c
 }

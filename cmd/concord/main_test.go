@@ -109,8 +109,8 @@ mappings:
 	}
 }
 
-func TestDemoRuns(t *testing.T) {
-	out, err := run(t, "demo")
+func TestScriptedDemoRuns(t *testing.T) {
+	out, err := run(t, "demo", "--scripted")
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
@@ -128,5 +128,48 @@ func TestValidateKnowsConnectorKinds(t *testing.T) {
 	var cerrs config.Errors
 	if !errors.As(err, &cerrs) || len(cerrs) != 1 || cerrs[0].Line != 2 || cerrs[0].Path != "systems.shop.kind" || !strings.Contains(cerrs[0].Message, `did you mean "memory"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// The README's first command: the four sandboxes, both dataflows, edits on
+// each side and every flow's QA checklist, with a summary of ten green
+// flows.
+func TestDemoRunsEveryFlowGreen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the live demo takes a minute; -short skips it")
+	}
+	t.Parallel()
+	out, err := run(t, "demo")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	i := strings.Index(out, "== Summary")
+	if i < 0 {
+		t.Fatalf("no summary:\n%s", out)
+	}
+	summary := out[i:]
+	if n := strings.Count(summary, "green"); n != 10 {
+		t.Errorf("%d green flows in the summary, want 10:\n%s", n, summary)
+	}
+	for _, want := range []string{"linked", "created", "Bakkerij de Molen B.V.", "customwebshop → exactonline", "webcrm → customerp"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+// concord qa against the sandboxes, for both documents of the product.
+func TestQAPassesAgainstTheSandboxes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the QA checklists take half a minute each; -short skips them")
+	}
+	for _, pair := range [][2]string{{"customwebshop", "exactonline"}, {"webcrm", "customerp"}} {
+		t.Run(pair[0]+"-"+pair[1], func(t *testing.T) {
+			t.Parallel()
+			out, err := run(t, "qa", "-q", pair[0], pair[1])
+			if err != nil || !strings.Contains(out, " 0 failed") {
+				t.Fatalf("qa %s %s: %v\n%s", pair[0], pair[1], err, out)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
 
 	"github.com/concordsync/concord/internal/config"
 	"github.com/concordsync/concord/internal/connector"
@@ -86,11 +88,16 @@ type live struct {
 	labels map[store.Key]string // what the demo created, by record
 	keys   map[string]store.Key // "system/key" → record
 	quiet  bool
+	tty    bool              // out is a terminal: progress bars and colours
+	short  map[string]string // golden id → G1, G2, … in order of appearance
 }
 
 // RunLive plays the demo against the four reference systems.
 func RunLive(ctx context.Context, opt Options) (Result, error) {
-	d := &live{opt: opt, out: opt.Out, labels: map[store.Key]string{}, keys: map[string]store.Key{}}
+	d := &live{opt: opt, out: opt.Out, labels: map[store.Key]string{}, keys: map[string]store.Key{}, short: map[string]string{}}
+	if f, ok := opt.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		d.tty = true
+	}
 	var res Result
 	d.step("Starting the four reference systems")
 	pg, err := playground.Start(playground.Options{Addrs: opt.Addrs})
@@ -183,8 +190,13 @@ func (d *live) load(ctx context.Context) error {
 		for _, dt := range ds[sys] {
 			total += len(dt.Records)
 		}
-		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(d.out), progressbar.OptionSetDescription(fmt.Sprintf("   %-14s", sys)),
-			progressbar.OptionSetWidth(30), progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(d.out) }))
+		// A bar where a person watches; one line per system in a log.
+		barOut := io.Discard
+		if d.tty {
+			barOut = d.out
+		}
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(barOut), progressbar.OptionSetDescription(fmt.Sprintf("   %-14s", sys)),
+			progressbar.OptionSetWidth(30), progressbar.OptionShowCount(), progressbar.OptionOnCompletion(func() { fmt.Fprintln(barOut) }))
 		for _, dt := range ds[sys] {
 			m, ok := h.r.Engine.Mappings().Lookup(sys, dt.Datatype)
 			if !ok {
@@ -198,6 +210,9 @@ func (d *live) load(ctx context.Context) error {
 			}
 		}
 		bar.Finish()
+		if !d.tty {
+			d.say("%-14s %d records loaded", sys, total)
+		}
 	}
 	return nil
 }
@@ -313,6 +328,19 @@ func label(props map[string]any) string {
 	return "record"
 }
 
+// golden names a golden record shortly: G1, G2, … in order of appearance.
+func (d *live) golden(id string) string {
+	if id == "" {
+		return "-"
+	}
+	n, ok := d.short[id]
+	if !ok {
+		n = fmt.Sprintf("G%d", len(d.short)+1)
+		d.short[id] = n
+	}
+	return n
+}
+
 // event narrates the engine's history as it is committed: what was
 // created, linked, merged, written, skipped, and why.
 func (d *live) event(ev store.Event) {
@@ -320,16 +348,25 @@ func (d *live) event(ev store.Event) {
 		return
 	}
 	what := ev.System + " " + ev.Datatype
-	if l, ok := d.labels[ev.Key]; ok {
+	l, ok := d.labels[ev.Key]
+	if ok && ev.GoldenID != "" {
+		d.labels[store.Key{System: "golden", ID: ev.GoldenID}] = l
+	} else if !ok {
+		// A record Concord made: named after its golden record's source.
+		l, ok = d.labels[store.Key{System: "golden", ID: ev.GoldenID}]
+	}
+	switch {
+	case ok:
 		what += " " + fmt.Sprintf("%q", l)
-	} else if ev.ID != "" {
+	case ev.ID != "":
 		what += " " + ev.ID
 	}
+	g := d.golden(ev.GoldenID)
 	switch ev.Action {
 	case "created":
-		d.say("new       %s: a new golden record %s", what, ev.GoldenID)
+		d.say("new       %s: no match, golden record %s", what, g)
 	case "matched":
-		d.say("linked    %s to golden record %s: %s", what, ev.GoldenID, ev.Detail)
+		d.say("linked    %s to %s: %s", what, g, strings.TrimPrefix(ev.Detail, "linked to an existing golden record "))
 	case "merged":
 		var won []string
 		for _, p := range ev.Props {
@@ -338,13 +375,19 @@ func (d *live) event(ev store.Event) {
 			}
 		}
 		if len(won) > 0 {
-			d.say("merged    %s into %s: %s", what, ev.GoldenID, strings.Join(won, ", "))
+			d.say("merged    %s into %s: %s", what, g, strings.Join(won, ", "))
 		}
 	case "inserted":
-		d.say("created   %s (for golden record %s)", what, ev.GoldenID)
+		d.say("created   %s (%s)", what, g)
 	case "updated":
-		d.say("updated   %s: %s", what, ev.Detail)
-	case "deferred", "skipped", "conflict", "failed", "parked":
+		d.say("updated   %s (%s): %s", what, g, ev.Detail)
+	case "deferred":
+		// Waiting for the echo of our own insert is how inserts stay
+		// duplicate-free, not news.
+		if !strings.Contains(ev.Detail, "not confirmed yet") {
+			d.say("waiting   %s: %s", what, ev.Detail)
+		}
+	case "skipped", "conflict", "failed", "parked":
 		d.say("%-9s %s: %s", ev.Action, what, ev.Detail)
 	}
 }
@@ -411,7 +454,7 @@ func (d *live) edits(ctx context.Context) error {
 	changes := []change{
 		{"The bakery's phone number changes in Exact Online", playground.Exact, "molen", map[string]any{"phone": "+31 75 612 9999"}},
 		{"A quote in the webshop is paid: the order is confirmed and becomes an Exact sales order", playground.Webshop, "order1", map[string]any{"status": "confirmed"}},
-		{"The webshop raises the price of a sourdough loaf", playground.Webshop, "loaf", map[string]any{"unit_price": 5.25}},
+		{"The webshop renames its sourdough loaf", playground.Webshop, "loaf", map[string]any{"name": "Sourdough loaf, large"}},
 		{"The Hoeve Zuivel opportunity is won in WebCRM: it becomes an ERP order with its lines", playground.WebCRM, "pilot", map[string]any{"status": "confirmed"}},
 		{"Anna's job title is updated in the ERP", playground.ERP, "anna", map[string]any{"job_title": "Head of Operations"}},
 	}
@@ -439,6 +482,15 @@ func (d *live) summary(ctx context.Context) (Result, error) {
 	for _, h := range d.hubs {
 		set := h.r.Engine.Mappings()
 		checks := map[string][2]int{}
+		// The flows' own records, counted before the checklists add theirs.
+		var rows []SummaryRow
+		for _, sec := range qa.Sections(set, h.flow.Source, h.flow.Target) {
+			row := SummaryRow{Flow: h.flow.Source + " → " + h.flow.Target, Section: sec.Title}
+			if err := d.count(ctx, h, sec, &row); err != nil {
+				return res, err
+			}
+			rows = append(rows, row)
+		}
 		if !d.opt.SkipQA {
 			rep, err := qa.Run(ctx, qa.Env{Engine: h.r.Engine, Store: h.r.Store,
 				Connectors: func(s string) connector.Connector { return h.r.Connector(s) }},
@@ -457,12 +509,8 @@ func (d *live) summary(ctx context.Context) (Result, error) {
 			}
 			d.say("%s → %s: %d checks, %d failed", h.flow.Source, h.flow.Target, len(rep.Checks), rep.Failed())
 		}
-		for _, sec := range qa.Sections(set, h.flow.Source, h.flow.Target) {
-			row := SummaryRow{Flow: h.flow.Source + " → " + h.flow.Target, Section: sec.Title,
-				Checks: checks[sec.Title][0], Failed: checks[sec.Title][1]}
-			if err := d.count(ctx, h, sec, &row); err != nil {
-				return res, err
-			}
+		for _, row := range rows {
+			row.Checks, row.Failed = checks[row.Section][0], checks[row.Section][1]
 			if d.opt.SkipQA {
 				row.Checks = 1 // counted as green when every source record is linked
 				if row.Linked == 0 {
@@ -513,9 +561,16 @@ func (d *live) printSummary(res Result) {
 	tw := tabwriter.NewWriter(d.out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "   \tFLOW\tSECTION\tSOURCE RECORDS\tLINKED IN TARGET\tCHECKS\tSTATUS")
 	for i, r := range res.Rows {
-		status := "\x1b[32mgreen\x1b[0m"
+		status := "green"
 		if !r.Green() {
-			status = fmt.Sprintf("\x1b[31mred (%d failed)\x1b[0m", r.Failed)
+			status = fmt.Sprintf("red (%d failed)", r.Failed)
+		}
+		if d.tty {
+			colour := "32"
+			if !r.Green() {
+				colour = "31"
+			}
+			status = "\x1b[" + colour + "m" + status + "\x1b[0m"
 		}
 		fmt.Fprintf(tw, "   %d\t%s\t%s\t%d\t%d\t%d\t%s\n", i+1, r.Flow, r.Section, r.Source, r.Linked, r.Checks, status)
 	}

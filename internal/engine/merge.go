@@ -65,8 +65,11 @@ type mergeState struct {
 	// linkedIn holds, per golden id, the record of this system datatype it
 	// is linked to.
 	linkedIn map[string]string
-	touched  map[string]bool
-	created  map[string]bool // golden records created in this batch
+	// matchedBy names, per record id, the merge criterion and value that
+	// linked it in this batch, for the history.
+	matchedBy map[string]string
+	touched   map[string]bool
+	created   map[string]bool // golden records created in this batch
 	// intents are the open insert intents of this system datatype, by
 	// golden id: a record matching one is our own insert coming back.
 	intents map[string][]store.Intent
@@ -302,6 +305,9 @@ func (e *Engine) applyTo(s *mergeState, m *mapping.Mapping, g *store.Golden, r s
 		decisions = nil
 	}
 	detail := describe(action, decisions)
+	if by, ok := s.matchedBy[r.ID]; ok && action == "matched" {
+		detail = strings.Replace(detail, "by merge criteria", "by merge criterion "+by, 1)
+	}
 	s.batch.Events = append(s.batch.Events, store.Event{At: now, GoldenID: g.ID, Key: r.Key, Action: action, Detail: detail, Props: decisions})
 }
 
@@ -369,6 +375,10 @@ func (e *Engine) match(s *mergeState, m *mapping.Mapping, r store.Record, in map
 				return nil, fmt.Sprintf("merge criterion %s = %q matches golden record %s, which is already linked to %s:%s %s; not linked (a duplicate in this system?)",
 					name, strings.ReplaceAll(val, "\x1f", ", "), cands[0], r.System, r.Datatype, other)
 			}
+			if s.matchedBy == nil {
+				s.matchedBy = map[string]string{}
+			}
+			s.matchedBy[r.ID] = fmt.Sprintf("%s = %q", name, strings.ReplaceAll(val, "\x1f", ", "))
 			return s.goldens[cands[0]], ""
 		default:
 			sort.Strings(cands)
