@@ -31,23 +31,23 @@ type flow struct {
 
 var flows = []flow{
 	{
-		config: "testdata/flows.yaml", source: "webshop", target: "exact", name: "webshop-exactonline",
+		config: "testdata/presets.yaml", source: "customwebshop", target: "exactonline", name: "customwebshop-exactonline",
 		sections: []string{
-			"Custom Webshop Order to Exact Online Quotations",
-			"Custom Webshop Order to Exact Online SalesOrders",
 			"Custom Webshop Customer to Exact Online Accounts",
 			"Custom Webshop Product to Exact Online Items",
+			"Custom Webshop Order to Exact Online Quotations",
+			"Custom Webshop Order to Exact Online SalesOrders",
 		},
 	},
 	{
-		config: "testdata/flows.yaml", source: "webcrm", target: "erp", name: "webcrm-erp",
+		config: "testdata/presets.yaml", source: "webcrm", target: "customerp", name: "webcrm-customerp",
 		sections: []string{
+			"WebCRM Organisations to Custom ERP Customer",
+			"WebCRM Persons to Custom ERP Contact",
+			"WebCRM Users to Custom ERP Contact",
+			"WebCRM Products to Custom ERP Product",
 			"WebCRM Opportunities to Custom ERP Order",
 			"WebCRM QuotationLines to Custom ERP Order",
-			"WebCRM Organisations to Custom ERP Customer",
-			"WebCRM Users to Custom ERP Contact",
-			"WebCRM Persons to Custom ERP Contact",
-			"WebCRM Products to Custom ERP Product",
 		},
 	},
 }

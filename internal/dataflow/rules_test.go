@@ -151,26 +151,18 @@ func propertyOf(set *mapping.Set, m *mapping.Mapping, shown string) string {
 // The document and `concord qa` list the same sections: the checklist QA
 // runs is the one the document promises.
 func TestSectionsAreTheQAChecklist(t *testing.T) {
-	for _, shape := range []struct {
-		name string
-		set  func(*testing.T) *mapping.Set
-	}{
-		{"nested lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows.yaml") }},
-		{"separate lines", func(t *testing.T) *mapping.Set { return compile(t, "testdata/flows-separate.yaml") }},
-	} {
-		set := shape.set(t)
-		for _, f := range flows {
-			doc, err := Build(set, f.source, f.target, generatedAt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var checklist []string
-			for _, s := range qa.Sections(set, f.source, f.target) {
-				checklist = append(checklist, s.Title)
-			}
-			if got := titles(doc); !slices.Equal(got, checklist) {
-				t.Errorf("%s, %s: document sections\n%s\nQA checklist sections\n%s", shape.name, f.name, strings.Join(got, "\n"), strings.Join(checklist, "\n"))
-			}
+	for _, f := range append(slices.Clone(flows), separateFlows...) {
+		set := compile(t, f.config)
+		doc, err := Build(set, f.source, f.target, generatedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var checklist []string
+		for _, s := range qa.Sections(set, f.source, f.target) {
+			checklist = append(checklist, s.Title)
+		}
+		if got := titles(doc); !slices.Equal(got, checklist) {
+			t.Errorf("%s (%s → %s): document sections\n%s\nQA checklist sections\n%s", f.config, f.source, f.target, strings.Join(got, "\n"), strings.Join(checklist, "\n"))
 		}
 	}
 }
