@@ -575,9 +575,10 @@ func (d *live) printSummary(res Result) {
 		fmt.Fprintf(tw, "   %d\t%s\t%s\t%d\t%d\t%d\t%s\n", i+1, r.Flow, r.Section, r.Source, r.Linked, r.Checks, status)
 	}
 	tw.Flush()
-	d.step("The sandboxes (credentials in " + d.opt.Dir + "/*.yaml)")
+	d.step("The sandboxes (Concord's configurations: " + d.opt.Dir + "/*.yaml)")
 	for _, s := range playground.Systems {
 		d.say("%-14s %s", s, d.pg.URL(s))
+		d.say("%-14s %s", "", d.pg.Hint(s))
 	}
 }
 

@@ -242,3 +242,19 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Hint says how to call a system's API by hand (the header to send).
+func (pg *Playground) Hint(system string) string {
+	s := pg.settings[system]
+	switch system {
+	case Webshop:
+		return fmt.Sprintf("Authorization: Bearer %v", s["auth"].(map[string]any)["token"])
+	case ERP:
+		return fmt.Sprintf("X-API-Key: %v", s["auth"].(map[string]any)["api_key"])
+	case WebCRM:
+		return fmt.Sprintf("POST %s/Auth/ApiLogin with authCode=%v, then Authorization: Bearer <AccessToken>", pg.urls[WebCRM], s["api_token"])
+	case Exact:
+		return fmt.Sprintf("OAuth2 at %s/api/oauth2/token (client %v, refresh token in the configuration)", strings.TrimSuffix(pg.urls[Exact], "/api/v1"), s["client_id"])
+	}
+	return ""
+}
