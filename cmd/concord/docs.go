@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/concordsync/concord/internal/config"
 	"github.com/concordsync/concord/internal/dataflow"
 	"github.com/concordsync/concord/internal/mapping"
+	"github.com/concordsync/concord/internal/preset"
 	"github.com/spf13/cobra"
 )
 
@@ -48,7 +51,7 @@ SOURCE_DATE_EPOCH is set (reproducible builds), that time in UTC.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := load()
+			cfg, err := docsConfig(cmd, load, args)
 			if err != nil {
 				return err
 			}
@@ -132,4 +135,20 @@ func systemKey(cfg *config.Config, name string) (string, error) {
 	}
 	slices.Sort(keys)
 	return "", fmt.Errorf("%s has no system %q (systems: %s)", cfg.File, name, strings.Join(keys, ", "))
+}
+
+// docsConfig is the configuration whose mappings a document describes:
+// the one given, or, when none is given and there is no concord.yaml, the
+// built-in presets of the two systems named.
+func docsConfig(cmd *cobra.Command, load func() (*config.Config, error), args []string) (*config.Config, error) {
+	if f := cmd.Flag("config"); f != nil && !f.Changed {
+		if _, err := os.Stat(f.Value.String()); errors.Is(err, fs.ErrNotExist) {
+			data, err := preset.Config(args...)
+			if err != nil {
+				return nil, fmt.Errorf("no %s here, and %w; give a configuration with -c", f.Value.String(), err)
+			}
+			return config.Parse("built-in presets", data)
+		}
+	}
+	return load()
 }

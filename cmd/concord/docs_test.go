@@ -11,27 +11,29 @@ import (
 // The CLI writes the same document as the dataflow package's golden file.
 func TestDocsWritesTheGoldenDocument(t *testing.T) {
 	const flows = "../../internal/dataflow/testdata/"
-	out, err := run(t, "docs", "-c", flows+"flows.yaml", "webshop", "exact", "--generated", "2026-11-22 06:00:00")
+	// Without a configuration (none given, no concord.yaml here): the
+	// built-in presets of the two systems.
+	out, err := run(t, "docs", "customwebshop", "exactonline", "--generated", "2026-11-22 06:00:00")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile(flows + "webshop-exactonline.rst")
+	want, err := os.ReadFile(flows + "customwebshop-exactonline.rst")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out != string(want) {
-		t.Errorf("concord docs webshop exact differs from %swebshop-exactonline.rst", flows)
+		t.Errorf("concord docs customwebshop exactonline differs from %scustomwebshop-exactonline.rst", flows)
 	}
 
 	// -o FILE: the format follows the extension; systems by title.
-	file := filepath.Join(t.TempDir(), "webcrm-erp.html")
-	if _, err := run(t, "docs", "-c", flows+"flows.yaml", "WebCRM", "Custom ERP", "-o", file, "--generated", "2026-11-22 06:00:00"); err != nil {
+	file := filepath.Join(t.TempDir(), "webcrm-customerp.html")
+	if _, err := run(t, "docs", "-c", flows+"presets.yaml", "WebCRM", "Custom ERP", "-o", file, "--generated", "2026-11-22 06:00:00"); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(file)
-	want, _ = os.ReadFile(flows + "webcrm-erp.html")
+	want, _ = os.ReadFile(flows + "webcrm-customerp.html")
 	if !bytes.Equal(got, want) {
-		t.Errorf("concord docs WebCRM \"Custom ERP\" -o %s differs from %swebcrm-erp.html", file, flows)
+		t.Errorf("concord docs WebCRM \"Custom ERP\" -o %s differs from %swebcrm-customerp.html", file, flows)
 	}
 
 	t.Setenv("SOURCE_DATE_EPOCH", "1795327200")

@@ -8,6 +8,7 @@ package preset
 
 import (
 	"embed"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -44,4 +45,19 @@ func Source(name string) (data []byte, file string, ok bool) {
 		return nil, "", false
 	}
 	return data, path.Join("preset", name+".yaml"), true
+}
+
+// Config is a configuration that connects the named presets under their
+// own names, with no settings of the user's: enough to compile their
+// mappings (for the dataflow documents), not to reach the systems.
+func Config(names ...string) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("# The built-in presets, as they come.\nsystems:\n")
+	for _, n := range names {
+		if !slices.Contains(Names(), n) {
+			return nil, fmt.Errorf("%q is not a built-in system (%s)", n, strings.Join(Names(), ", "))
+		}
+		fmt.Fprintf(&b, "  %s: {preset: %s}\n", n, n)
+	}
+	return []byte(b.String()), nil
 }
