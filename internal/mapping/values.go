@@ -551,11 +551,10 @@ func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[s
 			}
 			continue
 		}
-		v, err := Coerce(golden[r.Property], r.Type)
-		if err != nil {
-			return nil, nil, fmt.Errorf("property %s → field %q: %w", r.Property, r.Field, err)
-		}
-		if v != nil {
+		// A value the field cannot hold (a status text for a numeric code
+		// the row translates on the way in) is left out: the row has no way
+		// back to the system's own spelling.
+		if v, err := Coerce(golden[r.Property], r.Type); err == nil && v != nil {
 			setField(fields, r.Field, v)
 		}
 	}

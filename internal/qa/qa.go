@@ -254,11 +254,15 @@ func (r *run) section(ctx context.Context, sec Section) error {
 	if err := r.settle(ctx); err != nil {
 		return err
 	}
+	step := "insert"
+	if !t.Insert && t.Parent == nil {
+		step = "link" // the record was made in the target too (twins)
+	}
 
-	// 1. insert
+	// 1. insert (or link)
 	tgtKey, gid, err := r.linked(ctx, srcKey, t)
 	if err != nil {
-		r.fail(sec.Title, "insert", "record", err.Error())
+		r.fail(sec.Title, step, "record", err.Error())
 		return nil
 	}
 	r.created = append(r.created, tgtKey)
@@ -268,7 +272,7 @@ func (r *run) section(ctx context.Context, sec Section) error {
 		return nil
 	}
 	for _, p := range sec.Rows {
-		r.compare(ctx, sec.Title, "insert", p, t, p.Target, want, got)
+		r.compare(ctx, sec.Title, step, p, t, p.Target, want, got)
 	}
 	if want[linesKey] != nil {
 		r.checkLines(ctx, sec, tgtKey, want)

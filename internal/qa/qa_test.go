@@ -166,3 +166,32 @@ func TestQAFailsOnALossyMapping(t *testing.T) {
 		t.Errorf("the failure is not on the name row:\n%s", out.String())
 	}
 }
+
+// A target Concord only links to: the checklist makes the matching record
+// there itself and checks that the two are linked, not duplicated.
+func TestQALinksWhereTheTargetTakesNoInserts(t *testing.T) {
+	cfg, err := config.Parse("qa.yaml", []byte(strings.Replace(strings.Replace(flow, "%s", "", 1),
+		"    datatype: Accounts\n", "    datatype: Accounts\n    insert: false\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := map[string]connector.Connector{"shop": memory.New("shop", memory.Options{}), "erp": memory.New("erp", memory.Options{})}
+	st := memstore.New()
+	eng, err := engine.New(cfg, st, conns, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Env{Engine: eng, Store: st, Connectors: func(s string) connector.Connector { return conns[s] }},
+		Options{Source: "shop", Target: "erp", Pause: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep.Print(&out)
+	if rep.Failed() != 0 {
+		t.Fatalf("failed checks:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "PASS  link          email → Email") {
+		t.Errorf("the Accounts section does not check a link:\n%s", out.String())
+	}
+}

@@ -99,7 +99,29 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 			want[linesKey] = lv
 		}
 	}
-	return want, k, nil
+	return want, k, r.twins(ctx, m, want)
+}
+
+// twins makes the record in the target's datatypes of its type that
+// Concord only links to (insert: false) and whose condition takes it: the
+// target must already hold such a record for the flow to link it.
+func (r *run) twins(ctx context.Context, m *mapping.Mapping, want map[string]any) error {
+	for _, tm := range r.set.Mappings {
+		if tm.System != r.opt.Target || tm.Canonical != m.Canonical || tm.Insert || !tm.Writes() || tm.Parent != nil {
+			continue
+		}
+		if ok, _ := tm.Takes(want); !ok {
+			continue
+		}
+		// Its references must be linked in the target first.
+		if err := r.settle(ctx); err != nil {
+			return err
+		}
+		if err := r.twin(ctx, tm, want); err != nil {
+			return fmt.Errorf("the matching record in %s, which Concord only links to: %w", tm.Name(), err)
+		}
+	}
+	return nil
 }
 
 // insert maps values out through m and creates the record.
@@ -575,4 +597,38 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// twin makes, in a datatype Concord only links to, a record with the test
+// record's values (its references translated to the target records linked
+// to the referenced ones), as a user of that system would have entered it.
+func (r *run) twin(ctx context.Context, t *mapping.Mapping, want map[string]any) error {
+	vals := map[string]any{}
+	for k, v := range want {
+		if k != linesKey {
+			vals[k] = v
+		}
+	}
+	resolve := func(datatype, placeholder string) (string, bool) {
+		src, ok := r.placeholders[placeholder]
+		if !ok {
+			return "", false
+		}
+		id, err := r.expectRef(ctx, src, t.System, datatype)
+		return id, err == nil
+	}
+	fields, unresolved, err := t.Compose(vals, resolve)
+	if err != nil {
+		return err
+	}
+	if len(unresolved) > 0 {
+		return fmt.Errorf("references not linked in %s: %s", t.System, strings.Join(unresolved, ", "))
+	}
+	t.WithDefaults(fields)
+	rec, err := r.conn(t.System).Insert(ctx, t.Datatype, fields)
+	if err != nil {
+		return err
+	}
+	r.created = append(r.created, store.Key{System: t.System, Datatype: t.Datatype, ID: rec.ID})
+	return nil
 }
