@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -192,4 +193,40 @@ func StateFrom(ctx context.Context) State {
 // the read brings the change.
 type Notifier interface {
 	WebhookHandler(changed func(datatype string)) http.Handler
+}
+
+// MemState is a State kept in memory, for a connector opened without
+// Concord's store (unit tests, embedders, one-off tools): what it keeps is
+// forgotten when the process ends.
+type MemState struct {
+	mu sync.Mutex
+	v  map[string]memValue
+}
+
+type memValue struct {
+	val string
+	ver int64
+}
+
+// NewMemState returns an empty MemState.
+func NewMemState() *MemState { return &MemState{v: map[string]memValue{}} }
+
+// GetState implements State.
+func (m *MemState) GetState(_ context.Context, system, key string) (string, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.v[system+"\x00"+key]
+	return e.val, e.ver, nil
+}
+
+// SwapState implements State.
+func (m *MemState) SwapState(_ context.Context, system, key, value string, version int64) (int64, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := system + "\x00" + key
+	if m.v[k].ver != version {
+		return 0, false, nil
+	}
+	m.v[k] = memValue{value, version + 1}
+	return version + 1, true, nil
 }

@@ -101,7 +101,7 @@ func newConn(ctx context.Context, system string, s Settings, o Options) *Conn {
 		o.State = connector.StateFrom(ctx)
 	}
 	if o.State == nil {
-		o.State = newMemState()
+		o.State = connector.NewMemState()
 	}
 	if o.DeletedMaxAge <= 0 {
 		o.DeletedMaxAge = 30 * time.Second

@@ -123,7 +123,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // off unless opts sets them).
 func newEnv(t testing.TB, opts exactonline.Options) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), state: newMemState(), statuses: &statusCounter{n: map[int]int{}}}
+	e := &env{t: t, clock: newClock(), state: connector.NewMemState(), statuses: &statusCounter{n: map[int]int{}}}
 	if opts.Now == nil {
 		opts.Now = e.clock.Now
 	}

@@ -400,44 +400,6 @@ func postToken(ctx context.Context, hc *http.Client, s Settings, now func() time
 	return tokenState{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, Issued: issued, Expires: issued.Add(life)}, nil
 }
 
-// memState is the State a connector keeps its tokens in when the context
-// it is opened with carries none (unit tests, one-off tools).
-type memState struct {
-	mu sync.Mutex
-	v  map[string]struct {
-		val string
-		ver int64
-	}
-}
-
-func newMemState() *memState {
-	return &memState{v: map[string]struct {
-		val string
-		ver int64
-	}{}}
-}
-
-func (m *memState) GetState(_ context.Context, system, key string) (string, int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.v[system+"\x00"+key]
-	return e.val, e.ver, nil
-}
-
-func (m *memState) SwapState(_ context.Context, system, key, value string, version int64) (int64, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := system + "\x00" + key
-	if m.v[k].ver != version {
-		return 0, false, nil
-	}
-	m.v[k] = struct {
-		val string
-		ver int64
-	}{value, version + 1}
-	return version + 1, true, nil
-}
-
 // storeTokens writes tokens (from an authorization) into st, replacing
 // whatever is stored, lease included.
 func storeTokens(ctx context.Context, st connector.State, system string, t tokenState) error {

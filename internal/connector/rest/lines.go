@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/concordsync/concord/internal/connector"
 )
@@ -368,36 +367,4 @@ func (c *Conn) deleteLine(ctx context.Context, l *Lines, id string) error {
 		return slices.Delete(objs, i, i+1), nil
 	})
 	return err
-}
-
-// memState keeps the connector's state in memory when it is opened without
-// Concord's store (tests, embedders): known lines are then forgotten when
-// the process ends, and a line removed while it did not run is found by a
-// full scan only.
-type memState struct {
-	mu sync.Mutex
-	v  map[string]memValue
-}
-
-type memValue struct {
-	val string
-	ver int64
-}
-
-func (m *memState) GetState(_ context.Context, system, key string) (string, int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.v[system+"\x00"+key]
-	return e.val, e.ver, nil
-}
-
-func (m *memState) SwapState(_ context.Context, system, key, value string, version int64) (int64, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := system + "\x00" + key
-	if m.v[k].ver != version {
-		return 0, false, nil
-	}
-	m.v[k] = memValue{value, version + 1}
-	return version + 1, true, nil
 }

@@ -45,7 +45,7 @@ type Options struct {
 	// State keeps what the connector must remember across runs: the ids
 	// of the nested lines of each record it has listed, so that a line
 	// removed from its record comes out as a tombstone. nil means memory
-	// only (see memState); `concord run` passes Concord's store.
+	// only (see connector.MemState); `concord run` passes Concord's store.
 	State connector.State
 }
 
@@ -99,7 +99,7 @@ func New(system string, cfg *Config, opts Options) *Conn {
 	}
 	c.auth = newAuthenticator(c)
 	if opts.State == nil {
-		opts.State = &memState{v: map[string]memValue{}}
+		opts.State = connector.NewMemState()
 	}
 	return &Conn{system: system, cfg: cfg, c: c, now: opts.Now, log: log, state: opts.State, described: map[string][]connector.Property{}}
 }
