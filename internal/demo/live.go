@@ -130,6 +130,10 @@ func RunLive(ctx context.Context, opt Options) (Result, error) {
 	if err := d.syncAll(ctx); err != nil {
 		return res, err
 	}
+	d.step("Not synced, and why")
+	if err := d.skipped(ctx); err != nil {
+		return res, err
+	}
 
 	if err := d.edits(ctx); err != nil {
 		return res, err
@@ -415,6 +419,75 @@ func (d *live) syncAll(ctx context.Context) error {
 		}
 		d.say("   %d record versions read, %d golden records, %d records created, %d updated",
 			total.Collected, total.Created, total.Inserted, total.Updated)
+	}
+	return nil
+}
+
+// skipped says, for every record the demo loaded, which datatypes of the
+// other system of its flow do not hold it, and why: the datatype takes no
+// inserts, its condition does not hold, or the record waits.
+func (d *live) skipped(ctx context.Context) error {
+	var keys []string
+	for k := range d.keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, name := range keys {
+		k := d.keys[name]
+		h := d.hubOf(k.System)
+		other := h.flow.Target
+		if k.System == other {
+			other = h.flow.Source
+		}
+		recs, err := h.r.Store.GetRecords(ctx, k.System, k.Datatype, []string{k.ID})
+		if err != nil {
+			return err
+		}
+		gid := recs[k.ID].GoldenID
+		if gid == "" {
+			d.say("%s %s %q: not merged (see concord explain)", k.System, k.Datatype, d.labels[k])
+			continue
+		}
+		goldens, err := h.r.Store.GetGoldens(ctx, []string{gid})
+		if err != nil {
+			return err
+		}
+		linked, err := h.r.Store.RecordsForGoldens(ctx, []string{gid})
+		if err != nil {
+			return err
+		}
+		set := h.r.Engine.Mappings()
+		m, _ := set.Lookup(k.System, k.Datatype)
+		// Linked to another datatype of the type there (a person, not a
+		// user): a datatype that only links is no news.
+		elsewhere := false
+		for _, r := range linked[gid] {
+			if t, ok := set.Lookup(r.Key.System, r.Key.Datatype); ok && r.Key.System == other && t.Canonical == m.Canonical {
+				elsewhere = true
+			}
+		}
+		for _, t := range set.Mappings {
+			if t.System != other || t.Canonical != m.Canonical || !t.Writes() || t.Parent != nil {
+				continue
+			}
+			has := false
+			for _, r := range linked[gid] {
+				has = has || (r.Key.System == t.System && r.Key.Datatype == t.Datatype)
+			}
+			if has {
+				continue
+			}
+			why := "waiting (see concord status)"
+			if ok, _ := t.Takes(goldens[gid].Props); !ok {
+				why = "its condition does not hold: " + t.WhenSource()
+			} else if !t.Insert {
+				if elsewhere {
+					continue
+				}
+				why = "Concord only links records there (insert: false), and none matches"
+			}
+			d.say("%s %s %q → not in %s %s: %s", k.System, k.Datatype, d.labels[k], t.System, t.Datatype, why)
+		}
 	}
 	return nil
 }
