@@ -171,6 +171,7 @@ func (c *mappingCheck) mapping(i int) {
 		}
 	}
 	c.expression(at.key("when"), m.When, transform.When)
+	c.expression(at.key("insert_when"), m.InsertWhen, transform.When)
 	c.expression(at.key("filter"), m.Filter, transform.Filter)
 	if m.Direction == "in" && m.When != "" {
 		c.problem(at.key("when"), "when chooses where golden records are written, but this mapping has direction in and is never written to")

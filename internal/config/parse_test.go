@@ -49,7 +49,7 @@ func TestParseAcceptance(t *testing.T) {
 	got := loadErrors(t, file)
 	want := Errors{
 		{File: file, Line: 7, Column: 5, Path: "mappings[0].datatyp",
-			Message: `unknown key "datatyp"; expected one of: canonical, datatype, defaults, delete, direction, filter, full_scan, insert, lines, merge, properties, schedule, system, title, when (did you mean "datatype"?)`},
+			Message: `unknown key "datatyp"; expected one of: canonical, datatype, defaults, delete, direction, filter, full_scan, insert, insert_when, lines, merge, properties, schedule, system, title, when (did you mean "datatype"?)`},
 		{File: file, Line: 9, Column: 13, Path: "mappings[0].insert",
 			Message: `expected a boolean (true or false), got string "yes please"`},
 		{File: file, Line: 14, Column: 19, Path: "mappings[0].properties[1].property",

@@ -56,14 +56,15 @@ type System struct {
 
 // Mapping maps one system datatype to a canonical type.
 type Mapping struct {
-	System    string `yaml:"system" json:"system" jsonschema:"required,minLength=1" jsonschema_description:"Name of a system under systems."`
-	Datatype  string `yaml:"datatype" json:"datatype" jsonschema:"required,minLength=1" jsonschema_description:"The system's datatype (entity), e.g. Accounts."`
-	Canonical string `yaml:"canonical" json:"canonical" jsonschema:"required,minLength=1" jsonschema_description:"Canonical type the records map to."`
-	Title     string `yaml:"title,omitempty" json:"title,omitempty" jsonschema_description:"The datatype's name in documents and reports (e.g. Order for orders); defaults to the datatype."`
-	Direction string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"in: records only feed the hub; out: the hub only writes here; both: two-way."`
-	Insert    *bool  `yaml:"insert,omitempty" json:"insert,omitempty" jsonschema:"default=true" jsonschema_description:"Whether Concord may create records in this datatype. When false, records are only linked by merge criteria and then kept in sync."`
-	When      string `yaml:"when,omitempty" json:"when,omitempty" jsonschema_description:"Condition on the golden record (variable golden) that must hold for this datatype to take it, e.g. golden.status == 'quote'. Chooses between target datatypes."`
-	Filter    string `yaml:"filter,omitempty" json:"filter,omitempty" jsonschema_description:"Condition on the system record (variable record) that must hold for it to be collected."`
+	System     string `yaml:"system" json:"system" jsonschema:"required,minLength=1" jsonschema_description:"Name of a system under systems."`
+	Datatype   string `yaml:"datatype" json:"datatype" jsonschema:"required,minLength=1" jsonschema_description:"The system's datatype (entity), e.g. Accounts."`
+	Canonical  string `yaml:"canonical" json:"canonical" jsonschema:"required,minLength=1" jsonschema_description:"Canonical type the records map to."`
+	Title      string `yaml:"title,omitempty" json:"title,omitempty" jsonschema_description:"The datatype's name in documents and reports (e.g. Order for orders); defaults to the datatype."`
+	Direction  string `yaml:"direction,omitempty" json:"direction,omitempty" jsonschema:"enum=both,enum=in,enum=out,default=both" jsonschema_description:"in: records only feed the hub; out: the hub only writes here; both: two-way."`
+	Insert     *bool  `yaml:"insert,omitempty" json:"insert,omitempty" jsonschema:"default=true" jsonschema_description:"Whether Concord may create records in this datatype. When false, records are only linked by merge criteria and then kept in sync."`
+	When       string `yaml:"when,omitempty" json:"when,omitempty" jsonschema_description:"Condition on the golden record (variable golden) that must hold for this datatype to take it, e.g. golden.status == 'quote'. Chooses between target datatypes."`
+	InsertWhen string `yaml:"insert_when,omitempty" json:"insert_when,omitempty" jsonschema_description:"Condition on the golden record (variable golden) that must hold for Concord to create a record in this datatype; once linked, the record is kept in sync whether or not it holds (an order sent to the ERP once won is still updated when it is lost later). when, by contrast, stops updates too."`
+	Filter     string `yaml:"filter,omitempty" json:"filter,omitempty" jsonschema_description:"Condition on the system record (variable record) that must hold for it to be collected."`
 	// Merge lists merge criteria, tried in order; each is a combination of
 	// canonical properties that must all be non-empty and equal.
 	Merge      [][]string     `yaml:"merge,omitempty" json:"merge,omitempty" jsonschema_description:"Merge criteria for the first link, tried in order. Each is a list of canonical properties that must all be non-empty and equal (case and surrounding space ignored)."`

@@ -288,6 +288,10 @@ func (b *builder) section(p pair) (Section, error) {
 		}
 		add(Block{Para: append(def, plain(", which no other system gives it; updates leave these fields alone."))})
 	}
+	if w := owner.InsertWhenSource(); w != "" && !p.lines {
+		add(Block{Para: b.condition(TD+" records are created only when ", w, owner,
+			"; once linked, they stay in sync whether or not it still holds.")})
+	}
 	if w := owner.WhenSource(); w != "" {
 		what := TD + " records are inserted and updated"
 		if p.lines {

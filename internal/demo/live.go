@@ -480,6 +480,8 @@ func (d *live) skipped(ctx context.Context) error {
 			why := "waiting (see concord status)"
 			if ok, _ := t.Takes(goldens[gid].Props); !ok {
 				why = "its condition does not hold: " + t.WhenSource()
+			} else if ok, _ := t.InsertTakes(goldens[gid].Props); !ok {
+				why = "Concord creates records there only when " + t.InsertWhenSource()
 			} else if !t.Insert {
 				if elsewhere {
 					continue

@@ -487,3 +487,44 @@ func TestLinesFollowTheConditionOfTheirOrder(t *testing.T) {
 		t.Fatalf("the quotation's lines changed after its order moved on: %v", ql)
 	}
 }
+
+// insert_when only decides creation: an order created once confirmed is
+// still updated when it is cancelled later, where when would freeze it.
+func TestInsertWhenGatesCreationOnly(t *testing.T) {
+	yaml := `systems:
+  a: {kind: memory}
+  b: {kind: memory}
+mappings:
+  - system: a
+    datatype: orders
+    canonical: order
+    merge: [[number]]
+    properties:
+      - {field: number, property: number}
+      - {field: status, property: status}
+  - system: b
+    datatype: Orders
+    canonical: order
+    merge: [[number]]
+    insert_when: "golden.status == 'confirmed'"
+    properties:
+      - {field: Number, property: number}
+      - {field: Status, property: status}
+`
+	w := newWorld(t, yaml)
+	o := w.sys["a"].Create("orders", connector.Fields{"number": "O1", "status": "quote"})
+	w.settle()
+	if n := len(w.records("b", "Orders")); n != 0 {
+		t.Fatalf("a quote was created in b (%d records)", n)
+	}
+	w.sys["a"].Edit("orders", o.ID, connector.Fields{"status": "confirmed"})
+	w.settle()
+	if got := values(w.records("b", "Orders"), "Status"); got != "confirmed" {
+		t.Fatalf("b orders after confirmation: %s", got)
+	}
+	w.sys["a"].Edit("orders", o.ID, connector.Fields{"status": "cancelled"})
+	w.settle()
+	if got := values(w.records("b", "Orders"), "Status"); got != "cancelled" {
+		t.Fatalf("b orders after cancellation: %s, want the linked order updated", got)
+	}
+}

@@ -360,6 +360,18 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 	if !takes {
 		return nil
 	}
+	if rec == nil && len(mine) == 0 {
+		// Not there yet: insert_when says whether to create it (a linked
+		// record is kept in sync whatever it says).
+		ins, err := m.InsertTakes(g.Props)
+		if err != nil {
+			ev("failed", "insert_when: "+err.Error())
+			return nil
+		}
+		if !ins {
+			return nil
+		}
+	}
 	desired, unresolved, err := m.Out(g.Props, resolve(m.System))
 	if err != nil {
 		s.fail(e, m, g, dl, err.Error(), true, now)

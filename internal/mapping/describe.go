@@ -9,6 +9,10 @@ import "github.com/concordsync/concord/internal/transform"
 // WhenSource is the text of the mapping's `when` condition, or "".
 func (m *Mapping) WhenSource() string { return source(m.when) }
 
+// InsertWhenSource is the text of the mapping's `insert_when` condition,
+// or "".
+func (m *Mapping) InsertWhenSource() string { return source(m.insertWhen) }
+
 // FilterSource is the text of the mapping's `filter` condition, or "".
 func (m *Mapping) FilterSource() string { return source(m.filter) }
 

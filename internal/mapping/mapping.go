@@ -93,10 +93,11 @@ type Mapping struct {
 	Repeats bool
 	// ReadProps lists the canonical properties the mapping reads, in row
 	// order: the order merge decisions are made and recorded in.
-	ReadProps []string
-	typ       *canonical.Type
-	when      *transform.Program
-	filter    *transform.Program
+	ReadProps  []string
+	typ        *canonical.Type
+	when       *transform.Program
+	insertWhen *transform.Program
+	filter     *transform.Program
 }
 
 // Name is "system:datatype".
@@ -177,6 +178,11 @@ func compileMapping(cfg *config.Config, cm config.Mapping) (*Mapping, error) {
 	if cm.When != "" {
 		if m.when, err = transform.Compile(cm.When, transform.When); err != nil {
 			return nil, fmt.Errorf("when: %w", err)
+		}
+	}
+	if cm.InsertWhen != "" {
+		if m.insertWhen, err = transform.Compile(cm.InsertWhen, transform.When); err != nil {
+			return nil, fmt.Errorf("insert_when: %w", err)
 		}
 	}
 	if cm.Filter != "" {

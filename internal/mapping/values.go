@@ -46,6 +46,16 @@ func (m *Mapping) Takes(golden map[string]any) (bool, error) {
 // Conditional tells whether the mapping has a `when` condition.
 func (m *Mapping) Conditional() bool { return m.when != nil }
 
+// InsertTakes evaluates the mapping's `insert_when` condition on a golden
+// record: whether Concord may create a record here for it (Takes must hold
+// too).
+func (m *Mapping) InsertTakes(golden map[string]any) (bool, error) {
+	if m.insertWhen == nil {
+		return true, nil
+	}
+	return m.insertWhen.Test(transform.When, transform.Vars{Golden: golden})
+}
+
 // In maps a record's fields to canonical properties. times gives each
 // field's modification time; fields without one get modified.
 func (m *Mapping) In(fields map[string]any, times map[string]time.Time, modified time.Time) (Input, error) {

@@ -231,7 +231,7 @@ func (r *run) values(ctx context.Context, m, cond *mapping.Mapping, depth int, i
 // meet changes the values a condition usually turns on (an order's
 // status, a contact's employee flag) until the target's condition holds.
 func (r *run) meet(v map[string]any, cond *mapping.Mapping) {
-	if ok, _ := cond.Takes(v); ok {
+	if creates(cond, v) {
 		return
 	}
 	statuses := []any{"quote", "open", "confirmed", "completed", "cancelled"}
@@ -245,7 +245,7 @@ func (r *run) meet(v map[string]any, cond *mapping.Mapping) {
 			if _, has := v["is_employee"]; has {
 				try["is_employee"] = f
 			}
-			if ok, _ := cond.Takes(try); ok {
+			if creates(cond, try) {
 				for k, x := range try {
 					v[k] = x
 				}
@@ -253,6 +253,14 @@ func (r *run) meet(v map[string]any, cond *mapping.Mapping) {
 			}
 		}
 	}
+}
+
+// creates tells whether Concord creates a record of m for a golden record
+// with these values: its when and its insert_when hold.
+func creates(m *mapping.Mapping, v map[string]any) bool {
+	a, _ := m.Takes(v)
+	b, _ := m.InsertTakes(v)
+	return a && b
 }
 
 func maps(v map[string]any) map[string]any {
