@@ -31,16 +31,9 @@ func Build(set *mapping.Set, source, target string, now time.Time) (*Document, e
 	if source == target {
 		return nil, fmt.Errorf("source and target are both %q: a dataflow document describes two different systems", source)
 	}
-	var srcs, dsts []*mapping.Mapping
 	systems := map[string]bool{}
 	for _, m := range set.Mappings {
 		systems[m.System] = true
-		if m.System == source && m.Reads() {
-			srcs = append(srcs, m)
-		}
-		if m.System == target && m.Writes() {
-			dsts = append(dsts, m)
-		}
 	}
 	for _, s := range []string{source, target} {
 		if !systems[s] {
@@ -54,12 +47,8 @@ func Build(set *mapping.Set, source, target string, now time.Time) (*Document, e
 	}
 	b := &builder{set: set}
 	var pairs []pair
-	for _, s := range srcs {
-		for _, t := range dsts {
-			if p, ok := b.pairOf(s, t); ok {
-				pairs = append(pairs, p)
-			}
-		}
+	for _, mt := range set.Meetings(source, target) {
+		pairs = append(pairs, b.pairOf(mt.Source, mt.Target))
 	}
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("no datatype of %s reaches %s: no canonical type has a mapping in %s that reads and one in %s that writes",
@@ -114,21 +103,18 @@ type pair struct {
 	lines              bool   // a section of a separate source lines datatype
 }
 
-func (b *builder) pairOf(s, t *mapping.Mapping) (pair, bool) {
-	if s.Canonical != t.Canonical || (s.Parent == nil) != (t.Parent == nil) {
-		return pair{}, false
-	}
+// pairOf shows a meeting (mapping.Set.Meetings) as a section: separate
+// source lines against the target's lines (named after their record when
+// nested in it), or two records with the source's nested lines folded in.
+func (b *builder) pairOf(s, t *mapping.Mapping) pair {
 	if s.Parent != nil {
-		if nested(s) {
-			return pair{}, false // in the sections of its record
-		}
 		p := pair{src: asIs(s), srcTitle: datatypeTitle(s), lines: true}
 		if nested(t) {
 			p.dst, p.dstTitle = inRecord(t), datatypeTitle(t.Parent)
 		} else {
 			p.dst, p.dstTitle = asIs(t), datatypeTitle(t)
 		}
-		return p, true
+		return p
 	}
 	p := pair{src: asIs(s), dst: asIs(t), srcTitle: datatypeTitle(s), dstTitle: datatypeTitle(t)}
 	if sl := b.linesOf(s); sl != nil && nested(sl) && sl.Reads() {
@@ -137,7 +123,7 @@ func (b *builder) pairOf(s, t *mapping.Mapping) (pair, bool) {
 			p.srcLines, p.dstLines = &sp, &tp
 		}
 	}
-	return p, true
+	return p
 }
 
 // nested tells whether a lines mapping's lines are an array field of their

@@ -99,31 +99,14 @@ type Pair struct {
 }
 
 // Nested tells whether a mapping's lines are an array inside its records.
-func Nested(m *mapping.Mapping) bool { return m != nil && m.Lines != nil && m.Lines.Field != "" }
+func Nested(m *mapping.Mapping) bool { return m.NestedLines() }
 
-// Sections lists the sections of the document from source to target, in
-// the configuration's order of the source mappings, then of the targets.
-// Lines kept in a separate source datatype get a section of their own
-// (titled by the target's parent when the target nests its lines); lines
-// nested in the source's records are part of their parent's section.
+// Sections lists the sections of the document from source to target: the
+// mappings' meetings (mapping.Set.Meetings), each with its property rows.
 func Sections(set *mapping.Set, source, target string) []Section {
 	var out []Section
-	for _, s := range set.Mappings {
-		if s.System != source || !s.Reads() || (s.Parent != nil && Nested(s.Parent)) {
-			continue
-		}
-		for _, t := range set.Mappings {
-			if t.System != target || !t.Writes() || t.Canonical != s.Canonical {
-				continue
-			}
-			sec := Section{Source: s, Target: t, Rows: pairs(s, t)}
-			tt := t.Title
-			if t.Parent != nil && Nested(t.Parent) {
-				tt = t.Parent.Title
-			}
-			sec.Title = fmt.Sprintf("%s %s to %s %s", s.SystemTitle, s.Title, t.SystemTitle, tt)
-			out = append(out, sec)
-		}
+	for _, mt := range set.Meetings(source, target) {
+		out = append(out, Section{Title: mt.Title(), Source: mt.Source, Target: mt.Target, Rows: pairs(mt.Source, mt.Target)})
 	}
 	return out
 }
