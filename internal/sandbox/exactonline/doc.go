@@ -29,7 +29,8 @@
 //     crm/QuotationLines, salesorder/SalesOrders, salesorder/SalesOrderLines
 //     (GET list and by key, POST, PUT as a partial update, DELETE), their
 //     sync/… and bulk/… endpoints, sync/Deleted and
-//     webhooks/WebhookSubscriptions. Paths ignore case and a trailing slash.
+//     webhooks/WebhookSubscriptions; logistics/SalesItemPrices the same way,
+//     without sync/… or bulk/…. Paths ignore case and a trailing slash.
 //   - OData v2 in Exact's JSON: {"d":{"results":[…],"__next":…}}, rows with
 //     __metadata {uri,type}, lines as {"__deferred":{"uri":…}} (the uri
 //     works) or inline with $expand; $filter (filter.go), $select, $top,
@@ -84,6 +85,28 @@
 //   - sync/Deleted EntityType: 2 Accounts, 5 Contacts (Exact's SyncDeleted
 //     documentation numbers Contacts 5), 9 Items, 32 SalesOrderHeaders, 33
 //     SalesOrderLines, 34 QuotationHeaders, 35 QuotationLines.
+//   - SalesItemPrices (prices.go): one record per item, currency, unit,
+//     quantity break (Quantity) and date range. Item and Price are mandatory;
+//     an Item that does not exist is a 400; Item is fixed once the price
+//     exists. Currency defaults to the division's (EUR), Unit to the item's,
+//     Quantity to 0; ItemCode, ItemDescription and DefaultItemUnit (the
+//     item's unit) are looked up when read, NumberOfItemsPerUnit is 1.
+//     The default price (Currency EUR, Quantity 0 or 1, Unit the item's or
+//     empty, no EndDate, no StartDate after the write) is what the item's
+//     read-only StandardSalesPrice shows; among several, the one that started
+//     last, then the one written last. Writing or deleting a price of an item
+//     recomputes it (0 without a default price); when it moves, the item
+//     gets a new row version and Modified (sync reads see it) and an Items
+//     webhook fires. Not confirmed against real Exact: which prices Exact
+//     counts as the standard one; whether it refuses two prices for the same
+//     item, currency, unit, quantity and period (the sandbox takes them, so
+//     a client that doubles them is caught by counting); whether Exact
+//     creates a price record with a new item; whether the item's row version
+//     really moves with its price; the Quantity default (0 or 1); whether
+//     the endpoint demands a $filter; the EntityType of a deleted price in
+//     sync/Deleted (the sandbox lists none; deleting an item deletes its
+//     prices). A date that passes does not recompute StandardSalesPrice, only
+//     a write does. The Account of a customer's own price is not emulated.
 //   - Unknown key: 404 for GET, PUT and DELETE by key. A key is
 //     (guid'…') or (Name=guid'…').
 //
@@ -168,8 +191,8 @@
 // # Not emulated
 //
 // Atom/XML responses (the sandbox always answers JSON, as if Accept:
-// application/json were sent); other entities (price lists and
-// logistics/SalesItemPrices, invoices, goods deliveries, documents, …);
+// application/json were sent); other entities (price lists, the sync
+// and bulk endpoints of SalesItemPrices, invoices, goods deliveries, documents, …);
 // $batch; $expand beyond lines, nested $select ("Lines/Item"), arithmetic
 // in $filter, the /$count segment; the implicit grant; several divisions or
 // users; VAT, currencies and price lists; quotation versions, acceptance

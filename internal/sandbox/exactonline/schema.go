@@ -158,6 +158,28 @@ var (
 		},
 		mandatoryFilter: []string{"Barcode", "Code", "Created", "Description", "EndDate", "ExtraDescription", "ID", "IsPurchaseItem", "IsSalesItem", "IsStockItem", "ItemGroup", "Modified", "StartDate", "Unit"},
 	}
+	// salesItemPrices are an item's sales prices: one record per item,
+	// currency, unit, quantity break and date range. The default one sets
+	// the item's StandardSalesPrice (prices.go). Exact's sync and bulk
+	// endpoints for prices are not emulated: none here.
+	salesItemPrices = &entityDef{
+		name: "SalesItemPrices", path: "logistics/SalesItemPrices",
+		modelType: "Exact.Web.Api.Models.Logistics.SalesItemPrice", key: "ID",
+		fields: []fieldDef{
+			{"ID", edmGuid, readOnly},
+			{"Item", edmGuid, createOnly},
+			{"ItemCode", edmString, readOnly},
+			{"ItemDescription", edmString, readOnly},
+			{"Currency", edmString, writable},
+			{"Price", edmDouble, writable},
+			{"Unit", edmString, writable},
+			{"NumberOfItemsPerUnit", edmDouble, readOnly},
+			{"Quantity", edmDouble, writable},
+			{"StartDate", edmDateTime, writable},
+			{"EndDate", edmDateTime, writable},
+			{"DefaultItemUnit", edmString, readOnly},
+		},
+	}
 	salesOrders = &entityDef{
 		name: "SalesOrders", path: "salesorder/SalesOrders", syncPath: "sync/SalesOrder/SalesOrderHeaders", bulkPath: "bulk/SalesOrder/SalesOrders",
 		modelType: "Exact.Web.Api.Models.SalesOrder.SalesOrder", key: "OrderID", deletedType: 32, topic: "SalesOrders",
@@ -263,7 +285,7 @@ var (
 	}
 
 	// entities in dependency order: what a record refers to comes first.
-	entities = []*entityDef{accounts, contacts, items, salesOrders, salesOrderLines, quotations, quotationLines}
+	entities = []*entityDef{accounts, contacts, items, salesItemPrices, salesOrders, salesOrderLines, quotations, quotationLines}
 )
 
 // deletedFields are the rows of sync/Deleted.
@@ -316,6 +338,9 @@ func init() {
 	for _, d := range entities {
 		d.fields = append(d.fields, audit...)
 		d.byName = indexFields(d.fields)
+		if d.syncPath == "" {
+			continue // no sync endpoint
+		}
 		// A sync row is the record with its row version; headers also
 		// carry their key as ID, as Exact's sync headers do.
 		d.syncFields = []fieldDef{{"Timestamp", edmInt64, readOnly}}

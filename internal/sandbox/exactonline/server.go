@@ -503,8 +503,12 @@ var routes = func() map[string]route {
 	}
 	for _, d := range entities {
 		m[strings.ToLower(d.path)] = route{targetEntity, d, d.path}
-		m[strings.ToLower(d.syncPath)] = route{targetSync, d, d.syncPath}
-		m[strings.ToLower(d.bulkPath)] = route{targetBulk, d, d.bulkPath}
+		if d.syncPath != "" {
+			m[strings.ToLower(d.syncPath)] = route{targetSync, d, d.syncPath}
+		}
+		if d.bulkPath != "" {
+			m[strings.ToLower(d.bulkPath)] = route{targetBulk, d, d.bulkPath}
+		}
 	}
 	return m
 }()

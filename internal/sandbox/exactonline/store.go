@@ -418,10 +418,13 @@ func (w *writer) create(def *entityDef, in *input) (*record, error) {
 		w.stamp(lr, true)
 		s.tables[def.lines].put(lr)
 	}
-	if parent != nil {
+	switch {
+	case parent != nil:
 		w.touchTotals(def.parent, parent)
 		w.note(def.parent, s.tables[def.parent].key(parent), "Update")
-	} else {
+	case def == salesItemPrices:
+		w.priceChanged(r.str("Item"))
+	default:
 		w.note(def, id, "Create")
 	}
 	return r, nil
@@ -470,10 +473,13 @@ func (w *writer) update(def *entityDef, id string, in *input) error {
 	}
 	w.stamp(r, false)
 	t.put(r)
-	if parent != nil {
+	switch {
+	case parent != nil:
 		w.touchTotals(def.parent, parent)
 		w.note(def.parent, s.tables[def.parent].key(parent), "Update")
-	} else {
+	case def == salesItemPrices:
+		w.priceChanged(r.str("Item"))
+	default:
 		w.note(def, id, "Update")
 	}
 	return nil
@@ -514,11 +520,19 @@ func (w *writer) remove(def *entityDef, id string) error {
 			w.tombstone(def.lines, l.str(def.lines.key))
 		}
 	}
+	if def == items {
+		for _, p := range s.pricesOf(id) {
+			w.tombstone(salesItemPrices, p.str("ID"))
+		}
+	}
 	w.tombstone(def, id)
-	if parent != nil {
+	switch {
+	case parent != nil:
 		w.touchTotals(def.parent, parent)
 		w.note(def.parent, s.tables[def.parent].key(parent), "Update")
-	} else {
+	case def == salesItemPrices:
+		w.priceChanged(r.str("Item"))
+	default:
 		w.note(def, id, "Delete")
 	}
 	return nil
@@ -527,6 +541,9 @@ func (w *writer) remove(def *entityDef, id string) error {
 func (w *writer) tombstone(def *entityDef, id string) {
 	s := w.s
 	s.tables[def].remove(id)
+	if def.deletedType == 0 {
+		return // not in sync/Deleted (sales item prices)
+	}
 	s.rowver++
 	s.deleted = append(s.deleted, tombstone{
 		Timestamp: s.rowver, ID: newGUID(s.idRNG), EntityKey: id, EntityType: def.deletedType,
@@ -698,6 +715,9 @@ func (w *writer) rules(def *entityDef, old, r *record, set map[string]any, paren
 		defaults("Unit", "pc", "IsSalesItem", true, "IsStockItem", false, "IsPurchaseItem", false,
 			"CostPriceStandard", 0.0, "StandardSalesPrice", 0.0, "Stock", 0.0)
 
+	case salesItemPrices:
+		return w.priceRules(old, r)
+
 	case salesOrders:
 		for _, n := range []string{"DeliverTo", "InvoiceTo"} {
 			if creating && r.f[n] == nil {
@@ -856,6 +876,15 @@ func (s *Server) value(def *entityDef, r *record, name string) any {
 		return nil
 	}
 	switch def {
+	case salesItemPrices:
+		switch name {
+		case "ItemCode":
+			return ref(items, "Item", "Code")
+		case "ItemDescription":
+			return ref(items, "Item", "Description")
+		case "DefaultItemUnit":
+			return ref(items, "Item", "Unit")
+		}
 	case contacts:
 		if name == "AccountName" {
 			return ref(accounts, "Account", "Name")
