@@ -144,6 +144,9 @@ func (c *Conn) selection(d *datatype) []string {
 		out = append(out, p.name)
 	}
 	for _, f := range c.s.Fields[d.name] {
+		if d.salesPrice && f == SalesPriceField {
+			continue // not a property of Exact's: read from StandardSalesPrice
+		}
 		if !slices.Contains(out, f) {
 			out = append(out, f)
 		}
@@ -163,6 +166,9 @@ func (c *Conn) Describe(ctx context.Context) ([]connector.DatatypeInfo, error) {
 		for _, name := range c.selection(d) {
 			k, _ := d.kindOf(name)
 			info.Properties = append(info.Properties, connector.Property{Name: name, Type: k.propertyType()})
+		}
+		if d.salesPrice {
+			info.Properties = append(info.Properties, connector.Property{Name: SalesPriceField, Type: "number"})
 		}
 		if d.lines != nil {
 			info.Properties = append(info.Properties, connector.Property{Name: d.linesField, Type: "array"})
@@ -242,15 +248,43 @@ func (c *Conn) Get(ctx context.Context, datatype, id string) (connector.Record, 
 
 // Insert creates a record with a POST that asks for the created record
 // back. A header (SalesOrders, Quotations) carries its lines in its lines
-// field, as Exact requires.
+// field, as Exact requires. An item's SalesPriceField is written after the
+// item exists (see SalesPriceField).
 func (c *Conn) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
 	d, err := c.datatype(datatype)
 	if err != nil {
 		return connector.Record{}, err
 	}
-	body, err := wireFields(d, fields, c.s.Location)
+	f := fields
+	if d.salesPrice {
+		f = connector.CloneFields(fields)
+	}
+	price, hasPrice, err := takeSalesPrice(d, f)
 	if err != nil {
 		return connector.Record{}, fmt.Errorf("exactonline system %q: insert %s: %v: %w", c.system, datatype, err, connector.ErrRejected)
+	}
+	rec, err := c.post(ctx, d, f)
+	if err != nil || !hasPrice {
+		return rec, err
+	}
+	if err := c.writeSalesPrice(ctx, rec.ID, price); err != nil {
+		// The item exists: the engine's insert intent links it on the
+		// next read, and the price is written as an update then. So the
+		// failure is temporary, whatever it was (a throttled answer would
+		// tell the engine that nothing was made).
+		return connector.Record{}, connector.Temporary(fmt.Errorf("exactonline system %q: insert %s: item %s was created, its sales price not yet: %v", c.system, datatype, rec.ID, err))
+	}
+	if rec.Fields != nil {
+		rec.Fields["StandardSalesPrice"], rec.Fields[SalesPriceField] = price, price
+	}
+	return rec, nil
+}
+
+// post creates a record and returns it as Concord presents it.
+func (c *Conn) post(ctx context.Context, d *datatype, fields connector.Fields) (connector.Record, error) {
+	body, err := wireFields(d, fields, c.s.Location)
+	if err != nil {
+		return connector.Record{}, fmt.Errorf("exactonline system %q: insert %s: %v: %w", c.system, d.name, err, connector.ErrRejected)
 	}
 	resp, err := c.do(ctx, request{method: http.MethodPost, path: d.path, endpoint: d.path, body: body, write: true})
 	if err != nil {
@@ -270,12 +304,14 @@ func (c *Conn) Insert(ctx context.Context, datatype string, fields connector.Fie
 	if i := strings.Index(loc, "guid'"); i >= 0 && len(loc) >= i+5+36 && isGUID(loc[i+5:i+5+36]) {
 		return connector.Record{ID: strings.ToLower(loc[i+5 : i+5+36])}, nil
 	}
-	return connector.Record{}, connector.Temporary(fmt.Errorf("exactonline system %q: insert %s: the answer (%d) names no created record; Concord checks on its next read", c.system, datatype, resp.status))
+	return connector.Record{}, connector.Temporary(fmt.Errorf("exactonline system %q: insert %s: the answer (%d) names no created record; Concord checks on its next read", c.system, d.name, resp.status))
 }
 
 // Update writes the given properties with a PUT, which Exact applies as a
 // partial update. ifMatch cannot be checked: Exact has no ETags, and a read
-// before every write would spend the rate budget on every update.
+// before every write would spend the rate budget on every update. An
+// item's SalesPriceField is written after the PUT (without one when it is
+// the only field), through the item's default price.
 func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector.Fields, ifMatch string) (connector.Record, error) {
 	d, err := c.datatype(datatype)
 	if err != nil {
@@ -288,6 +324,26 @@ func (c *Conn) Update(ctx context.Context, datatype, id string, fields connector
 	if d.lines != nil {
 		delete(f, d.linesField) // lines change through their own datatype
 	}
+	price, hasPrice, err := takeSalesPrice(d, f)
+	if err != nil {
+		return connector.Record{}, fmt.Errorf("exactonline system %q: update %s %s: %v: %w", c.system, datatype, id, err, connector.ErrRejected)
+	}
+	rec, err := c.put(ctx, d, id, f)
+	if err != nil || !hasPrice {
+		return rec, err
+	}
+	if err := c.writeSalesPrice(ctx, id, price); err != nil {
+		return connector.Record{}, err
+	}
+	if rec.Fields != nil {
+		rec.Fields["StandardSalesPrice"], rec.Fields[SalesPriceField] = price, price
+	}
+	return rec, nil
+}
+
+// put writes fields to the record id with a PUT; nothing when there are none.
+func (c *Conn) put(ctx context.Context, d *datatype, id string, f connector.Fields) (connector.Record, error) {
+	datatype := d.name
 	if len(f) == 0 {
 		return connector.Record{}, nil
 	}

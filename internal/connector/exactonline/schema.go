@@ -59,6 +59,10 @@ type datatype struct {
 	parentKey  string
 
 	props []property
+
+	// salesPrice: the datatype has SalesPriceField (Items), read from
+	// StandardSalesPrice and written through logistics/SalesItemPrices.
+	salesPrice bool
 }
 
 // audit properties every entity carries.
@@ -94,7 +98,7 @@ var (
 			"Notes:s IsMainContact:b"),
 	}
 	dtItems = &datatype{
-		name: "Items", path: "logistics/Items", syncPath: "sync/Logistics/Items", key: "ID", entityType: 9, topic: "Items",
+		name: "Items", path: "logistics/Items", syncPath: "sync/Logistics/Items", key: "ID", entityType: 9, topic: "Items", salesPrice: true,
 		props: props("ID:g Code:s Description:s ExtraDescription:s Unit:s IsSalesItem:b IsStockItem:b IsPurchaseItem:b " +
 			"CostPriceStandard:d StandardSalesPrice:d Stock:d SalesVatCode:s ItemGroup:g Barcode:s StartDate:D EndDate:D Notes:s"),
 	}
@@ -161,6 +165,9 @@ func topicDatatypes(topic string) []string {
 // kindOf is the kind of a property of d; unknown properties (extra fields a
 // user selects) are read as they come.
 func (d *datatype) kindOf(name string) (kind, bool) {
+	if d.salesPrice && name == SalesPriceField {
+		return kDouble, true
+	}
 	for _, p := range d.props {
 		if p.name == name {
 			return p.kind, true

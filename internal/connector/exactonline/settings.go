@@ -32,6 +32,7 @@ const DefaultBaseURL = "https://start.exactonline.nl"
 //	error_limit:       errors (400/401/403/404) per endpoint and hour Exact tolerates before blocking (default 10)
 //	timeout:           timeout of one HTTP call (default 60s)
 //	time_zone:         the zone Exact's times are in (default Europe/Amsterdam)
+//	currency:          the division's currency, which an item's default sales price is in (default EUR)
 type Settings struct {
 	BaseURL       string
 	Division      int
@@ -46,10 +47,11 @@ type Settings struct {
 	ErrorLimit    int
 	Timeout       time.Duration
 	Location      *time.Location
+	Currency      string
 }
 
 var settingKeys = []string{
-	"base_url", "client_id", "client_secret", "client_secret_env", "division", "error_limit", "fields",
+	"base_url", "client_id", "client_secret", "client_secret_env", "currency", "division", "error_limit", "fields",
 	"max_wait", "read_reserve", "redirect_uri", "refresh_token", "time_zone", "timeout",
 	"webhook_secret", "webhook_secret_env",
 }
@@ -145,6 +147,10 @@ func ParseSettings(system string, settings map[string]any) (Settings, error) {
 		s.ErrorLimit = 10
 	}
 	s.Timeout = dur("timeout", 60*time.Second)
+	s.Currency = strings.ToUpper(str("currency"))
+	if s.Currency == "" {
+		s.Currency = "EUR"
+	}
 	zone := str("time_zone")
 	if err != nil {
 		return fail("%v", err)

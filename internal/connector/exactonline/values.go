@@ -229,6 +229,11 @@ func (r *reader) record(row map[string]any) (connector.Record, int64, error) {
 		k, known := r.d.kindOf(name)
 		f[name] = r.value(v, k, known)
 	}
+	if r.d.salesPrice {
+		if v, ok := f["StandardSalesPrice"]; ok {
+			f[SalesPriceField] = v // what the default price shows
+		}
+	}
 	rec := connector.Record{ID: strings.ToLower(id), Fields: f}
 	if m, ok := f["Modified"].(string); ok {
 		if t, err := time.Parse(time.RFC3339Nano, m); err == nil {
