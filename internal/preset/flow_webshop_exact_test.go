@@ -133,17 +133,29 @@ func flowCustomersAndProducts(t *testing.T, f *flow) {
 	if i := one(t, items, "Exact items", "ID", mugEx["ID"]); i["Description"] != "Mug" {
 		t.Errorf("MUG-1 in Exact after linking: %v", i)
 	}
-	// Exact's items have no sales price the connector can write; the shop's
-	// prices must survive Exact's 0.
+	// The shop's prices become the items' default sales prices in Exact,
+	// one price record each, also on the item Exact had without a price:
+	// its 0 is no price and does not overwrite the shop's.
+	for code, want := range map[string]float64{"TEA-1": 3.99, "OLD-1": 5, "MUG-1": 12.5} {
+		i := one(t, items, "Exact items", "Code", code)
+		if i["StandardSalesPrice"] != want {
+			t.Errorf("%s's sales price in Exact: %v, want %v", code, i["StandardSalesPrice"], want)
+		}
+		if ps := f.exactPrices(i["ID"]); len(ps) != 1 || ps[0]["Price"] != want {
+			t.Errorf("%s's price records in Exact: %v, want one of %v", code, ps, want)
+		}
+	}
 	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["price"] != "3.99" {
 		t.Errorf("TEA-1's price in the shop: %v", p["price"])
 	}
+	teaEx := one(t, items, "Exact items", "Code", "TEA-1")
 
 	// An edit in Exact reaches the shop.
 	f.exact.ResetCalls()
 	f.clock.Advance(time.Minute)
 	f.exactPut("Accounts", map[string]any{"ID": a["ID"], "Phone": "+31 15 999 9999", "VATNumber": "NL801234567B02", "City": "Den Haag", "Postcode": "2511 AA"})
-	f.exactPut("Items", map[string]any{"ID": one(t, items, "Exact items", "Code", "TEA-1")["ID"], "Description": "Green tea (organic)", "IsSalesItem": false})
+	f.exactPut("Items", map[string]any{"ID": teaEx["ID"], "Description": "Green tea (organic)", "IsSalesItem": false})
+	f.exactPut("SalesItemPrices", map[string]any{"ID": f.exactPrices(teaEx["ID"])[0]["ID"], "Price": 4.75})
 	f.settle()
 	s, _ := f.shop.Get("customers", acme["id"].(int64))
 	if s["phone"] != "+31 15 999 9999" || s["vat_number"] != "NL801234567B02" {
@@ -152,11 +164,28 @@ func flowCustomersAndProducts(t *testing.T, f *flow) {
 	if addr := dig(s, "billing_address"); addr["city"] != "Den Haag" || addr["postcode"] != "2511 AA" || addr["address_1"] != "Markt 1" || addr["country"] != "NL" {
 		t.Errorf("Exact's edit of Acme's address in the shop: %v", addr)
 	}
-	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["name"] != "Green tea (organic)" || p["active"] != false || p["price"] != "3.99" {
-		t.Errorf("Exact's edits of TEA-1 in the shop: %v", p)
+	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["name"] != "Green tea (organic)" || p["active"] != false || p["price"] != "4.75" {
+		t.Errorf("Exact's edits of TEA-1 (its price among them) in the shop: %v", p)
 	}
-	if n := f.exact.Calls()["PUT crm/Accounts"] + f.exact.Calls()["PUT logistics/Items"]; n != 0 {
-		t.Errorf("Exact's own edits were written back to it %d times", n)
+	for _, k := range []string{"PUT crm/Accounts", "PUT logistics/Items", "PUT logistics/SalesItemPrices", "POST logistics/SalesItemPrices"} {
+		if n := f.exact.Calls()[k]; n != 0 {
+			t.Errorf("Exact's own edits were written back to it: %s %d times", k, n)
+		}
+	}
+
+	// A price changed in the shop reaches Exact's item, through its one
+	// default price record.
+	f.clock.Advance(time.Minute)
+	f.shopEdit("products", tea["id"], map[string]any{"price": "4.25"})
+	f.settle()
+	if i, _ := f.exact.Record("Items", teaEx["ID"].(string)); i["StandardSalesPrice"] != 4.25 {
+		t.Errorf("TEA-1's sales price in Exact after the shop's change: %v, want 4.25", i["StandardSalesPrice"])
+	}
+	if ps := f.exactPrices(teaEx["ID"]); len(ps) != 1 || ps[0]["Price"] != 4.25 {
+		t.Errorf("TEA-1's price records in Exact: %v, want one of 4.25", ps)
+	}
+	if p, _ := f.shop.Get("products", tea["id"].(int64)); p["price"] != "4.25" {
+		t.Errorf("TEA-1's price in the shop after its own change: %v", p["price"])
 	}
 
 	// Edits on both sides between two cycles: the later wins, per property.

@@ -240,6 +240,17 @@ func one(t testing.TB, recs []map[string]any, what, field string, value any) map
 
 // want fails unless each collection holds n records: "shop:customers",
 // "exact:Accounts".
+// exactPrices are the SalesItemPrices records of an Exact item.
+func (f *flow) exactPrices(item any) []map[string]any {
+	var out []map[string]any
+	for _, p := range f.exact.Records("SalesItemPrices") {
+		if p["Item"] == item {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (f *flow) want(counts map[string]int) {
 	f.t.Helper()
 	for k, n := range counts {
