@@ -4,7 +4,9 @@
 //
 // It reads changes through the sync endpoints (1000 rows a page, by the
 // Int64 Timestamp row version) and deletions through sync/Deleted, writes
-// with POST (a header with its lines), partial PUT and DELETE, keeps the
+// with POST (a header with its lines), partial PUT and DELETE (an item's
+// default sales price through logistics/SalesItemPrices: SalesPriceField),
+// keeps the
 // OAuth2 tokens in Concord's store with one refresher at a time, paces its
 // calls by Exact's rate-limit headers, and verifies webhook notifications.
 // Authorization is the flow behind `concord auth exactonline`. The
