@@ -26,6 +26,7 @@ func TestDataSurvivesARestart(t *testing.T) {
 	item := sb.seedItem("KEEP", 4.5)
 	c.mustCreate("salesorder/SalesOrders", map[string]any{"OrderedBy": acc, "SalesOrderLines": []any{map[string]any{"Item": item, "Quantity": 2}}})
 	c.mustCreate("webhooks/WebhookSubscriptions", map[string]any{"CallbackURL": "https://example.com/hook", "Topic": "Items"})
+	c.mustCreate("logistics/SalesItemPrices", map[string]any{"Item": item, "Price": 4.75})
 	gone := sb.seedAccount("Weg")
 	if err := sb.Delete("Accounts", gone); err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestDataSurvivesARestart(t *testing.T) {
 	creds := sb.IssueCredentials()
 	rowver := sb.RowVersion()
 	want := map[string][]map[string]any{}
-	for _, e := range []string{"Accounts", "Items", "SalesOrders", "SalesOrderLines"} {
+	for _, e := range []string{"Accounts", "Items", "SalesItemPrices", "SalesOrders", "SalesOrderLines"} {
 		want[e] = sb.Records(e)
 	}
 	if err := sb.Close(); err != nil {

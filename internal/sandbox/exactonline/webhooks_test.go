@@ -221,3 +221,19 @@ func TestHashCodeMatchesAKnownSignature(t *testing.T) {
 		t.Errorf("HashCode %s, want %s", got, want)
 	}
 }
+
+func TestItemsTopicFiresWhenTheDefaultPriceMoves(t *testing.T) {
+	sb := startSandbox(t, Options{})
+	c := sb.login()
+	rc := newReceiver(t, nil)
+	c.mustCreate("webhooks/WebhookSubscriptions", map[string]any{"CallbackURL": rc.url, "Topic": "Items"})
+	item := c.mustCreate("logistics/Items", map[string]any{"Code": "MUG", "Description": "Mug"})["ID"].(string)
+	if n := verify(t, rc.next(t), c.creds.WebhookSecret); n.Content.Action != "Create" || n.Content.Key != item {
+		t.Errorf("item created: %+v", n.Content)
+	}
+	c.mustCreate("logistics/SalesItemPrices", map[string]any{"Item": item, "Price": 3})
+	n := verify(t, rc.next(t), c.creds.WebhookSecret)
+	if n.Content.Topic != "Items" || n.Content.Action != "Update" || n.Content.Key != item {
+		t.Errorf("default price posted: %+v, want an Update of the item", n.Content)
+	}
+}
