@@ -180,6 +180,19 @@ func TestSalesPriceChangesTheDefaultPriceOnly(t *testing.T) {
 	if len(prices) != 5 || !containsAll(prices, 9, 11, 8, 12, 30) {
 		t.Errorf("prices %v: want the default one changed to 12 and the others as they were", prices)
 	}
+
+	// A division in dollars: the currency setting names the default price.
+	usd := e.open(func(s map[string]any) { s["currency"] = "usd" })
+	if _, err := usd.Update(ctx, "Items", id, connector.Fields{SalesPriceField: 13.0}, ""); err != nil {
+		t.Fatal(err)
+	}
+	prices = prices[:0]
+	for _, p := range e.prices(id) {
+		prices = append(prices, p["Price"].(float64))
+	}
+	if len(prices) != 5 || !containsAll(prices, 9, 13, 8, 12, 30) {
+		t.Errorf("prices %v: want the USD price changed to 13", prices)
+	}
 }
 
 func containsAll(have []float64, want ...float64) bool {
