@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/mapping"
@@ -45,7 +48,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		if err != nil {
 			return rep, fmt.Errorf("list: %w", err)
 		}
-		versions, seen, dels, replaced, err := e.diffPage(ctx, m, page.Records, full, &intents)
+		versions, seen, dels, replaced, fresh, err := e.diffPage(ctx, m, page.Records, full, &intents)
 		if err != nil {
 			return rep, err
 		}
@@ -65,11 +68,25 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 			cursor = page.Cursor
 		}
 		if len(versions) > 0 || len(seen) > 0 {
-			if err := e.st.CommitCollect(ctx, store.CollectBatch{
-				System: m.System, Datatype: datatype, Versions: versions,
-				Seen: seen, ScanGen: scanGen,
-			}); err != nil {
+			cb := store.CollectBatch{System: m.System, Datatype: datatype, Versions: versions, Seen: seen, ScanGen: scanGen}
+			var merged *mergeState
+			if fresh && len(versions) > 0 {
+				if merged, err = e.mergeFresh(ctx, m, versions); err != nil {
+					return rep, err
+				}
+				if merged != nil {
+					// No crash point of its own: a crash here is one before
+					// the page is stored, which collect.after-page covers
+					// for the page before it.
+					cb.Merge = &merged.batch
+				}
+			}
+			if err := e.st.CommitCollect(ctx, cb); err != nil {
 				return rep, stErr(err)
+			}
+			if merged != nil {
+				rep.add(merged.rep)
+				e.emit(merged.batch.Events)
 			}
 		}
 		if page.NextPageToken == "" {
@@ -139,20 +156,61 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	return rep, nil
 }
 
+// mergeFresh merges the versions of records seen for the first time, to be
+// committed with them (ADR 13): their rows are then written once, already
+// linked, instead of stored pending and rewritten by the merge. The merge
+// is the one merge would make of them in the same place; it returns nil
+// (the versions are stored pending and merged as usual) when that cannot
+// be promised: values that the store would give back in another form, or a
+// record that fails or waits, which merge counts and retries.
+func (e *Engine) mergeFresh(ctx context.Context, m *mapping.Mapping, versions []store.Record) (*mergeState, error) {
+	recs := make([]store.Record, len(versions))
+	for i, v := range versions {
+		if v.Deleted || !storedFields(v.Fields) || !storedFieldTimes(v.FieldTimes) {
+			return nil, nil
+		}
+		r := v
+		r.Modified = storedTime(v.Modified)
+		r.FieldTimes = make(map[string]time.Time, len(v.FieldTimes))
+		for f, t := range v.FieldTimes {
+			r.FieldTimes[f] = storedTime(t)
+		}
+		r.Pending = true
+		recs[i] = r
+	}
+	// Merge takes pending records in id order.
+	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
+	s, err := e.planMerge(ctx, m, recs)
+	if err != nil {
+		return nil, err
+	}
+	if s.rep.Failed > 0 || s.rep.Deferred > 0 || len(s.batch.Links) != len(recs) {
+		return nil, nil
+	}
+	for _, l := range s.batch.Links {
+		if l.Hash == "" {
+			return nil, nil // kept pending
+		}
+	}
+	return s, nil
+}
+
 // diffPage compares a page with the stored versions. It returns the new or
 // changed versions, the ids of unchanged records (for a full scan), and
-// tombstones, which are held back until the listing completes.
-func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool, intents **[]store.Intent) (versions []store.Record, seen []string, dels, replaced []store.Record, err error) {
+// tombstones, which are held back until the listing completes. fresh tells
+// that every version is of a record the store did not have.
+func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connector.Record, full bool, intents **[]store.Intent) (versions []store.Record, seen []string, dels, replaced []store.Record, fresh bool, err error) {
 	if len(recs) == 0 {
-		return nil, nil, nil, nil, nil
+		return nil, nil, nil, nil, false, nil
 	}
+	fresh = true
 	ids := make([]string, len(recs))
 	for i, r := range recs {
 		ids[i] = r.ID
 	}
 	stored, err := e.st.GetRecords(ctx, m.System, m.Datatype, ids)
 	if err != nil {
-		return nil, nil, nil, nil, stErr(err)
+		return nil, nil, nil, nil, false, stErr(err)
 	}
 	now := e.opt.Now()
 	changed := map[string]map[string]bool{} // record id -> fields whose value changed
@@ -169,7 +227,7 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 				if *intents == nil {
 					ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
 					if err != nil {
-						return nil, nil, nil, nil, stErr(err)
+						return nil, nil, nil, nil, false, stErr(err)
 					}
 					*intents = &ins
 				}
@@ -199,6 +257,9 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		if known && old.Pending && !old.Deleted {
 			replaced = append(replaced, old)
 		}
+		if known {
+			fresh = false
+		}
 		v := store.Record{
 			Key:      store.Key{System: m.System, Datatype: m.Datatype, ID: r.ID},
 			Hash:     h,
@@ -223,17 +284,17 @@ func (e *Engine) diffPage(ctx context.Context, m *mapping.Mapping, recs []connec
 		stored[r.ID] = v // a record listed twice in one page is stored once
 	}
 	if len(versions) == 0 {
-		return versions, seen, dels, replaced, nil
+		return versions, seen, dels, replaced, fresh, nil
 	}
 	if *intents == nil {
 		ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
 		if err != nil {
-			return nil, nil, nil, nil, stErr(err)
+			return nil, nil, nil, nil, false, stErr(err)
 		}
 		*intents = &ins
 	}
 	e.dateEchoes(m, versions, changed, **intents)
-	return versions, seen, dels, replaced, nil
+	return versions, seen, dels, replaced, fresh, nil
 }
 
 // dateEchoes dates the echo of a write of ours whose outcome we never
@@ -414,4 +475,55 @@ func sentBy(m *mapping.Mapping, in store.Intent, v *store.Record) bool {
 		}
 	}
 	return true
+}
+
+// storedFields tells whether values are in the form a store gives them back
+// (see store.Record): nil, bool, valid UTF-8 strings, float64 that JSON
+// keeps as float64, and lists and objects of these.
+func storedFields(m map[string]any) bool {
+	for k, v := range m {
+		if !utf8.ValidString(k) || !storedValue(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func storedValue(v any) bool {
+	switch x := v.(type) {
+	case nil, bool:
+		return true
+	case string:
+		return utf8.ValidString(x)
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0) && math.Abs(x) <= 1<<53 && !(x == 0 && math.Signbit(x))
+	case []any:
+		for _, e := range x {
+			if !storedValue(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		return storedFields(x)
+	}
+	return false
+}
+
+func storedFieldTimes(m map[string]time.Time) bool {
+	for k := range m {
+		if !utf8.ValidString(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// storedTime is a time as a store gives it back: UTC, nanoseconds, and the
+// zero time for zero (and for the unix epoch, which shares its encoding).
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() || t.UnixNano() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t.UnixNano()).UTC()
 }

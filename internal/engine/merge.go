@@ -78,6 +78,22 @@ type mergeState struct {
 }
 
 func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []store.Record) (Report, error) {
+	s, err := e.planMerge(ctx, m, recs)
+	if err != nil {
+		return s.rep, err
+	}
+	if err := e.crash(PointMergeBatch); err != nil {
+		return s.rep, err
+	}
+	if err := e.st.CommitMerge(ctx, s.batch); err != nil {
+		return s.rep, stErr(err)
+	}
+	e.emit(s.batch.Events)
+	return s.rep, nil
+}
+
+// planMerge computes the merge of a batch of records without storing it.
+func (e *Engine) planMerge(ctx context.Context, m *mapping.Mapping, recs []store.Record) (*mergeState, error) {
 	s := &mergeState{
 		typ:      m.Canonical,
 		criteria: e.maps.Criteria[m.Canonical],
@@ -99,22 +115,22 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 	}
 	unresolved, err := e.translateRefs(ctx, m.System, inputs, errs)
 	if err != nil {
-		return s.rep, err
+		return s, err
 	}
 
 	// Load what the batch needs from the store in a few round trips.
 	if err := e.loadGoldens(ctx, s, recs); err != nil {
-		return s.rep, err
+		return s, err
 	}
 	if err := e.loadKeyHits(ctx, s, m, recs, inputs, errs); err != nil {
-		return s.rep, err
+		return s, err
 	}
 	dead, err := e.deadLettersFor(ctx, m, recs)
 	if err != nil {
-		return s.rep, err
+		return s, err
 	}
 	if err := e.loadIntents(ctx, s, m, recs); err != nil {
-		return s.rep, err
+		return s, err
 	}
 
 	for i, r := range recs {
@@ -144,14 +160,7 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 		}
 	}
 	sort.Slice(s.batch.Goldens, func(i, j int) bool { return s.batch.Goldens[i].ID < s.batch.Goldens[j].ID })
-	if err := e.crash(PointMergeBatch); err != nil {
-		return s.rep, err
-	}
-	if err := e.st.CommitMerge(ctx, s.batch); err != nil {
-		return s.rep, stErr(err)
-	}
-	e.emit(s.batch.Events)
-	return s.rep, nil
+	return s, nil
 }
 
 // mergeRecord merges one live record: into its linked golden record, or into

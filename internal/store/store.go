@@ -188,6 +188,12 @@ type CollectBatch struct {
 	// At is the engine's clock when the listing completed; LastSuccess and
 	// LastScan take it when set (the store's clock otherwise).
 	At time.Time
+	// Merge, when set, is the merge of (some of) Versions, committed in the
+	// same transaction: applied after Versions and Seen, exactly as
+	// CommitMerge would apply it, so that a record seen for the first time
+	// is stored once, already linked. The whole batch fails when Merge
+	// cannot be stored.
+	Merge *MergeBatch
 }
 
 // MergeBatch is what merging a batch of pending records commits, atomically.

@@ -354,6 +354,13 @@ func (s *Store) CommitCollect(ctx context.Context, b store.CollectBatch) error {
 		}
 		versions[i] = nv
 	}
+	var pm preparedMerge
+	if b.Merge != nil {
+		var err error
+		if pm, err = s.prepareMerge(*b.Merge); err != nil {
+			return fmt.Errorf("commit collect %s %s: %w", b.System, b.Datatype, err)
+		}
+	}
 
 	unlock, err := s.write(ctx)
 	if err != nil {
@@ -380,6 +387,9 @@ func (s *Store) CommitCollect(ctx context.Context, b store.CollectBatch) error {
 				r.SeenGen = b.ScanGen
 			}
 		}
+	}
+	if b.Merge != nil {
+		s.applyMerge(pm)
 	}
 	c := s.cursor(b.System, b.Datatype)
 	if b.Cursor != nil {
@@ -495,30 +505,50 @@ func (s *Store) setDirty(typ, id string, dirty bool) {
 }
 
 func (s *Store) CommitMerge(ctx context.Context, b store.MergeBatch) error {
-	goldens := make([]store.Golden, len(b.Goldens))
-	for i, g := range b.Goldens {
-		if g.ID == "" {
-			return fmt.Errorf("commit merge: golden record of type %s without an id", g.Type)
-		}
-		ng, err := normGolden(g)
-		if err != nil {
-			return fmt.Errorf("commit merge: %w", err)
-		}
-		goldens[i] = ng
-	}
-	now := normTime(s.now())
-	events, err := normEvents(b.Events, now)
+	pm, err := s.prepareMerge(b)
 	if err != nil {
 		return fmt.Errorf("commit merge: %w", err)
 	}
-
 	unlock, err := s.write(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	for i := range goldens {
-		s.putGolden(&goldens[i])
+	s.applyMerge(pm)
+	return nil
+}
+
+// preparedMerge is a merge batch validated and copied, ready to apply.
+type preparedMerge struct {
+	b       store.MergeBatch
+	goldens []store.Golden
+	events  []store.Event
+}
+
+func (s *Store) prepareMerge(b store.MergeBatch) (preparedMerge, error) {
+	goldens := make([]store.Golden, len(b.Goldens))
+	for i, g := range b.Goldens {
+		if g.ID == "" {
+			return preparedMerge{}, fmt.Errorf("golden record of type %s without an id", g.Type)
+		}
+		ng, err := normGolden(g)
+		if err != nil {
+			return preparedMerge{}, err
+		}
+		goldens[i] = ng
+	}
+	events, err := normEvents(b.Events, normTime(s.now()))
+	if err != nil {
+		return preparedMerge{}, err
+	}
+	return preparedMerge{b: b, goldens: goldens, events: events}, nil
+}
+
+// applyMerge applies a prepared merge; the caller holds the write lock.
+func (s *Store) applyMerge(pm preparedMerge) {
+	b := pm.b
+	for i := range pm.goldens {
+		s.putGolden(&pm.goldens[i])
 	}
 	for _, l := range b.Links {
 		old := s.get(l.Key)
@@ -556,9 +586,8 @@ func (s *Store) CommitMerge(ctx context.Context, b store.MergeBatch) error {
 		}
 		s.keysOf[mk.GoldenID][k] = struct{}{}
 	}
-	s.addEvents(events)
+	s.addEvents(pm.events)
 	s.deadLetters(b.DeadLetters, b.Cleared)
-	return nil
 }
 
 // --- sharing ---

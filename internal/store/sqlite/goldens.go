@@ -107,50 +107,58 @@ func (s *Store) FindByKeys(ctx context.Context, typ, name string, values []strin
 
 func (s *Store) CommitMerge(ctx context.Context, mb store.MergeBatch) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		b := newBatch(ctx, tx)
-		args := make([]any, 0, len(mb.Goldens)*s.stmts.upsertGolden.cols)
-		for _, g := range mb.Goldens {
-			if g.ID == "" {
-				return fmt.Errorf("golden record of type %s without an id", g.Type)
-			}
-			var err error
-			b.buf, err = appendFields(b.buf[:0], g.Props)
-			if err != nil {
-				return fmt.Errorf("golden %s: %w", g.ID, err)
-			}
-			n := len(b.buf)
-			b.buf = appendProv(b.buf, g.Prov)
-			args = append(args, g.ID, g.Type, string(b.buf[:n]), string(b.buf[n:]),
-				boolInt(g.Deleted), boolInt(g.Dirty), nanos(g.Updated))
-		}
-		if err := b.insertRows(&s.stmts.upsertGolden, args); err != nil {
-			return err
-		}
-		for _, r := range mb.Links {
-			if err := b.exec(s.stmts.link, r.System, r.Datatype, r.ID, r.GoldenID,
-				boolInt(r.Excluded), r.Hash); err != nil {
-				return err
-			}
-		}
-		if err := b.forEach(&s.stmts.deleteKeys, mb.KeysFor); err != nil {
-			return err
-		}
-		args = args[:0]
-		for _, k := range mb.Keys {
-			if k.Value != "" {
-				args = append(args, k.Type, k.Name, k.Value, k.GoldenID)
-			}
-		}
-		if err := b.insertRows(&s.stmts.insertKey, args); err != nil {
-			return err
-		}
-		if err := b.events(s, mb.Events); err != nil {
-			return err
-		}
-		return b.deadLetters(s, mb.DeadLetters, mb.Cleared)
+		return newBatch(ctx, tx).merge(s, mb, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("commit merge: %w", err)
 	}
 	return nil
+}
+
+// merge applies a merge batch, except the links at the indexes in done
+// (already applied with their versions, see CommitCollect).
+func (b *batch) merge(s *Store, mb store.MergeBatch, done map[int]bool) error {
+	args := make([]any, 0, len(mb.Goldens)*s.stmts.upsertGolden.cols)
+	for _, g := range mb.Goldens {
+		if g.ID == "" {
+			return fmt.Errorf("golden record of type %s without an id", g.Type)
+		}
+		var err error
+		b.buf, err = appendFields(b.buf[:0], g.Props)
+		if err != nil {
+			return fmt.Errorf("golden %s: %w", g.ID, err)
+		}
+		n := len(b.buf)
+		b.buf = appendProv(b.buf, g.Prov)
+		args = append(args, g.ID, g.Type, string(b.buf[:n]), string(b.buf[n:]),
+			boolInt(g.Deleted), boolInt(g.Dirty), nanos(g.Updated))
+	}
+	if err := b.insertRows(&s.stmts.upsertGolden, args); err != nil {
+		return err
+	}
+	for i, r := range mb.Links {
+		if done[i] {
+			continue
+		}
+		if err := b.exec(s.stmts.link, r.System, r.Datatype, r.ID, r.GoldenID,
+			boolInt(r.Excluded), r.Hash); err != nil {
+			return err
+		}
+	}
+	if err := b.forEach(&s.stmts.deleteKeys, mb.KeysFor); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, k := range mb.Keys {
+		if k.Value != "" {
+			args = append(args, k.Type, k.Name, k.Value, k.GoldenID)
+		}
+	}
+	if err := b.insertRows(&s.stmts.insertKey, args); err != nil {
+		return err
+	}
+	if err := b.events(s, mb.Events); err != nil {
+		return err
+	}
+	return b.deadLetters(s, mb.DeadLetters, mb.Cleared)
 }

@@ -154,7 +154,12 @@ func checkKey(k store.Key, system, datatype string) error {
 func (s *Store) CommitCollect(ctx context.Context, cb store.CollectBatch) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		b := newBatch(ctx, tx)
+		var linkOf map[string]int
+		if cb.Merge != nil {
+			linkOf = fusedLinks(cb)
+		}
 		args := make([]any, 0, len(cb.Versions)*s.stmts.upsertVersion.cols)
+		var linked []any
 		for _, v := range cb.Versions {
 			if err := checkKey(v.Key, cb.System, cb.Datatype); err != nil {
 				return err
@@ -163,14 +168,33 @@ func (s *Store) CommitCollect(ctx context.Context, cb store.CollectBatch) error 
 			if err != nil {
 				return err
 			}
+			if i, ok := linkOf[v.ID]; ok {
+				l := cb.Merge.Links[i]
+				linked = append(linked, cb.System, cb.Datatype, v.ID, v.Hash, fields, times,
+					nanos(v.Modified), boolInt(v.Deleted), l.GoldenID, v.Hash, cb.ScanGen, boolInt(l.Excluded))
+				continue
+			}
 			args = append(args, cb.System, cb.Datatype, v.ID, v.Hash, fields, times,
 				nanos(v.Modified), boolInt(v.Deleted), cb.ScanGen)
 		}
 		if err := b.insertRows(&s.stmts.upsertVersion, args); err != nil {
 			return err
 		}
+		if err := b.insertRows(&s.stmts.upsertLinkedVersion, linked); err != nil {
+			return err
+		}
 		if err := b.forEach(&s.stmts.markSeen, cb.Seen, cb.ScanGen, cb.System, cb.Datatype); err != nil {
 			return err
+		}
+
+		if cb.Merge != nil {
+			done := make(map[int]bool, len(linkOf))
+			for _, i := range linkOf {
+				done[i] = true
+			}
+			if err := b.merge(s, *cb.Merge, done); err != nil {
+				return err
+			}
 		}
 
 		c, err := getCursor(b.stmt(s.stmts.getCursor), ctx, cb.System, cb.Datatype)
@@ -211,4 +235,38 @@ func (b *batch) content(r store.Record) (fields, times string, err error) {
 	n := len(b.buf)
 	b.buf = appendTimes(b.buf, r.FieldTimes)
 	return string(b.buf[:n]), string(b.buf[n:]), nil
+}
+
+// fusedLinks finds the links of a collect batch's merge that can be stored
+// with their version, as one row: the only link of a record that has
+// exactly one version in the batch, settling that version (same hash).
+// Storing the version and then applying the link gives the same row. It
+// returns, per record id, the index of the link.
+func fusedLinks(cb store.CollectBatch) map[string]int {
+	type seen struct {
+		versions, links int
+		hash            string
+		link            int
+	}
+	byID := make(map[string]*seen, len(cb.Versions))
+	for _, v := range cb.Versions {
+		if e := byID[v.ID]; e != nil {
+			e.versions++
+		} else {
+			byID[v.ID] = &seen{versions: 1, hash: v.Hash}
+		}
+	}
+	for i, l := range cb.Merge.Links {
+		if e := byID[l.ID]; e != nil && l.System == cb.System && l.Datatype == cb.Datatype {
+			e.links++
+			e.link = i
+		}
+	}
+	out := make(map[string]int, len(cb.Merge.Links))
+	for id, e := range byID {
+		if e.versions == 1 && e.links == 1 && cb.Merge.Links[e.link].Hash == e.hash {
+			out[id] = e.link
+		}
+	}
+	return out
 }

@@ -40,6 +40,8 @@ var suite = []struct {
 	{"Collect/Cursor", testCollectCursor},
 	{"Collect/IsAtomic", testCollectAtomic},
 	{"Collect/RejectsRecordsOfAnotherDatatype", testCollectWrongDatatype},
+	{"Collect/WithMergeIsCollectThenMerge", testCollectWithMerge},
+	{"Collect/WithMergeIsAtomic", testCollectWithMergeAtomic},
 	{"Batches/LaterEntryForTheSameKeyWins", testLaterEntryWins},
 	{"Cursor/ZeroWhenNone", testZeroCursor},
 	{"Cursor/Breaker", testBreaker},
@@ -344,6 +346,114 @@ func testCollectAtomic(t *testing.T, h *harness) {
 	}
 	h.noRecord(shop, customer, "good")
 	equal(t, "cursor", h.cursor(shop, customer), store.Cursor{System: shop, Datatype: customer})
+}
+
+// A collect batch that carries a merge leaves what CommitCollect followed
+// by CommitMerge leaves.
+func testCollectWithMerge(t *testing.T, h *harness) {
+	// c0 is linked (excluded) before; a1 is a record of another datatype.
+	h.collectVersions(version("c0", "h0", map[string]any{"n": 0.0}))
+	l0 := linkTo(shop, customer, "c0", "g0", "h0")
+	l0.Excluded = true
+	h.merge(store.MergeBatch{Links: []store.Record{l0}})
+	h.collect(store.CollectBatch{System: erp, Datatype: account, Versions: []store.Record{{Key: key(erp, account, "a1"), Hash: "ha"}}})
+
+	cur := "c9"
+	h.collect(store.CollectBatch{
+		System: shop, Datatype: customer, ScanGen: 7, Seen: []string{"c0"}, Cursor: &cur, Done: true, FullScan: true,
+		Versions: []store.Record{
+			version("c0", "h0b", map[string]any{"n": 1.0}),
+			version("c1", "h1", map[string]any{"n": 1.0}),
+			version("c2", "h2", nil),
+			version("c3", "h3a", map[string]any{"n": 3.0}),
+			version("c3", "h3b", map[string]any{"n": 4.0}),
+			version("c4", "h4", nil),
+		},
+		Merge: &store.MergeBatch{
+			Goldens: []store.Golden{customerGolden("g1", map[string]any{"n": 1.0}), customerGolden("g0", nil)},
+			Links: []store.Record{
+				linkTo(shop, customer, "c0", "g0", "h0b"),    // settles, and is no longer excluded
+				linkTo(shop, customer, "c1", "g1", "h1"),     // settles
+				linkTo(shop, customer, "c2", "g2", "hOther"), // links, stays pending
+				linkTo(shop, customer, "c3", "g3", "h3b"),    // settles the later version
+				linkTo(erp, account, "a1", "g1", "ha"),       // another datatype
+				linkTo(shop, customer, "ghost", "g9", "h"),   // ignored
+			},
+			Keys:        []store.MatchKey{{Type: "customer", Name: "n", Value: "1", GoldenID: "g1"}},
+			Events:      []store.Event{{GoldenID: "g1", Key: key(shop, customer, "c1"), Action: "created"}},
+			DeadLetters: []store.DeadLetter{{System: shop, Datatype: customer, Stage: "merge", Ref: "c4", Attempts: 1}},
+		},
+	})
+	type link struct {
+		Golden, BasedOn string
+		Pending, Excl   bool
+		SeenGen         int64
+	}
+	for id, want := range map[string]link{
+		"c0": {"g0", "h0b", false, false, 7},
+		"c1": {"g1", "h1", false, false, 7},
+		"c2": {"g2", "", true, false, 7},
+		"c3": {"g3", "h3b", false, false, 7},
+		"c4": {"", "", true, false, 7},
+	} {
+		r := h.customerRecord(id)
+		equal(t, id, link{r.GoldenID, r.BasedOn, r.Pending, r.Excluded, r.SeenGen}, want)
+	}
+	equal(t, "c0 fields", h.customerRecord("c0").Fields, map[string]any{"n": 1.0})
+	equal(t, "c3 fields", h.customerRecord("c3").Fields, map[string]any{"n": 4.0})
+	equal(t, "c3 hash", h.customerRecord("c3").Hash, "h3b")
+	a1 := h.record(erp, account, "a1")
+	equal(t, "a1", link{a1.GoldenID, a1.BasedOn, a1.Pending, a1.Excluded, a1.SeenGen}, link{"g1", "ha", false, false, 0})
+	h.noRecord(shop, customer, "ghost")
+	equal(t, "golden", h.golden("g1").Props, map[string]any{"n": 1.0})
+	equal(t, "keys", h.keyHolders("n", "1"), map[string][]string{"1": {"g1"}})
+	evs, err := h.s.EventsForRecord(h.ctx, key(shop, customer, "c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "events", len(evs), 1)
+	dls, err := h.s.DeadLetters(h.ctx, shop, customer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "dead letters", len(dls), 1)
+	c := h.cursor(shop, customer)
+	equal(t, "cursor", []any{c.Value, c.Gen, c.ScanGen}, []any{"c9", int64(1), int64(7)})
+	pend, err := h.s.PendingRecords(h.ctx, shop, customer, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "pending", ids(pend), []string{"c2", "c4"})
+}
+
+// A merge that cannot be stored fails the collect batch that carries it:
+// neither the versions nor the cursor are stored.
+func testCollectWithMergeAtomic(t *testing.T, h *harness) {
+	cur := "c1"
+	err := h.s.CommitCollect(h.ctx, store.CollectBatch{
+		System: shop, Datatype: customer, Cursor: &cur, Done: true,
+		Versions: []store.Record{version("c1", "h1", nil)},
+		Merge: &store.MergeBatch{
+			Goldens: []store.Golden{customerGolden("g1", nil), customerGolden("g2", map[string]any{"x": math.NaN()})},
+			Links:   []store.Record{linkTo(shop, customer, "c1", "g1", "h1")},
+			Events:  []store.Event{{GoldenID: "g1", Action: "created"}},
+		},
+	})
+	if err == nil {
+		t.Fatal("CommitCollect with an unstorable merge: no error")
+	}
+	h.noRecord(shop, customer, "c1")
+	gs, err := h.s.GetGoldens(h.ctx, []string{"g1", "g2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "goldens", len(gs), 0)
+	equal(t, "cursor", h.cursor(shop, customer), store.Cursor{System: shop, Datatype: customer})
+	evs, err := h.s.EventsForGolden(h.ctx, "g1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "events", len(evs), 0)
 }
 
 func testCollectWrongDatatype(t *testing.T, h *harness) {
