@@ -139,7 +139,11 @@ func keyValue(props map[string]any, crit []string) (string, bool) {
 		if mapping.IsEmpty(v) {
 			return "", false
 		}
-		parts[i] = strings.ToLower(strings.TrimSpace(fmt.Sprint(v)))
+		s, ok := v.(string)
+		if !ok {
+			s = fmt.Sprint(v)
+		}
+		parts[i] = strings.ToLower(strings.TrimSpace(s))
 	}
 	return strings.Join(parts, "\x1f"), true
 }

@@ -283,7 +283,7 @@ func Coerce(v any, typ string) (any, error) {
 	case "", "string", "reference":
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // v already holds x: no new interface value
 		case float64, int, int64, json.Number:
 			return idString(x), nil
 		case bool:
@@ -449,8 +449,8 @@ func Equal(a, b any) bool {
 	if ea || eb {
 		return ea && eb
 	}
-	if fa, err := toFloatStrict(a); err == nil {
-		if fb, err := toFloatStrict(b); err == nil {
+	if fa, ok := toFloatStrict(a); ok {
+		if fb, ok := toFloatStrict(b); ok {
 			return fa == fb
 		}
 		return false
@@ -493,12 +493,16 @@ func Equal(a, b any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-func toFloatStrict(v any) (float64, error) {
+// toFloatStrict converts a value that is a number; ok is false for any
+// other value. (No error value: Equal calls it for every string it
+// compares.)
+func toFloatStrict(v any) (f float64, ok bool) {
 	switch v.(type) {
 	case float64, float32, int, int64, int32, json.Number:
-		return toFloat(v)
+		f, err := toFloat(v)
+		return f, err == nil
 	}
-	return 0, fmt.Errorf("not a number")
+	return 0, false
 }
 
 // FieldsFor maps the given properties of a golden record out to the
