@@ -812,16 +812,12 @@ func (e *Engine) addCandidates(ctx context.Context, s *mergeState, m *mapping.Ma
 	if err := e.addGoldens(ctx, s, ids); err != nil {
 		return err
 	}
-	linked, err := e.st.RecordsForGoldens(ctx, ids)
+	linked, err := e.st.LinkedIDs(ctx, m.System, m.Datatype, ids)
 	if err != nil {
 		return stErr(err)
 	}
-	for gid, rs := range linked {
-		for _, r := range rs {
-			if r.System == m.System && r.Datatype == m.Datatype && !r.Excluded {
-				s.linkedIn[gid] = r.ID
-			}
-		}
+	for gid, rids := range linked {
+		s.linkedIn[gid] = rids[len(rids)-1]
 	}
 	return nil
 }

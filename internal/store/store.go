@@ -274,6 +274,11 @@ type Store interface {
 	// (excluded links included), per golden id, ordered by system, datatype
 	// and id. Golden ids without records are absent.
 	RecordsForGoldens(ctx context.Context, goldenIDs []string) (map[string][]Record, error)
+	// LinkedIDs returns, per golden id, the ids of the records of one
+	// system datatype linked to it, excluded links left out, sorted. Golden
+	// ids without such records are absent. It is RecordsForGoldens narrowed
+	// to what a merge needs to see whether a golden record is taken there.
+	LinkedIDs(ctx context.Context, system, datatype string, goldenIDs []string) (map[string][]string, error)
 	// UnseenRecords pages through live (not Deleted) records of a datatype
 	// whose SeenGen is below scanGen (missing from a full scan).
 	UnseenRecords(ctx context.Context, system, datatype string, scanGen int64, afterID string, limit int) ([]Record, error)

@@ -270,6 +270,31 @@ func (s *Store) RecordsForGoldens(ctx context.Context, goldenIDs []string) (map[
 	return out, nil
 }
 
+func (s *Store) LinkedIDs(ctx context.Context, system, datatype string, goldenIDs []string) (map[string][]string, error) {
+	unlock, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	out := make(map[string][]string, len(goldenIDs))
+	for _, gid := range goldenIDs {
+		if out[gid] != nil {
+			continue
+		}
+		var ids []string
+		for k := range s.byGolden[gid] {
+			if k.System == system && k.Datatype == datatype && !s.get(k).Excluded {
+				ids = append(ids, k.ID)
+			}
+		}
+		if len(ids) > 0 {
+			sort.Strings(ids)
+			out[gid] = ids
+		}
+	}
+	return out, nil
+}
+
 func sortRecords(recs []store.Record) {
 	sort.Slice(recs, func(i, j int) bool { return keyLess(recs[i].Key, recs[j].Key) })
 }

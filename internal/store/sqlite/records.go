@@ -107,6 +107,31 @@ func (s *Store) RecordsForGoldens(ctx context.Context, goldenIDs []string) (map[
 	return out, nil
 }
 
+func (s *Store) LinkedIDs(ctx context.Context, system, datatype string, goldenIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(goldenIDs))
+	err := inChunks(dedupe(goldenIDs), func(args []any, marks string) error {
+		rows, err := s.query(ctx, `SELECT golden_id, id FROM records
+			WHERE golden_id IN (`+marks+`) AND golden_id <> '' AND system = ? AND datatype = ? AND excluded = 0
+			ORDER BY golden_id, id`, append(args, system, datatype)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var gid, id string
+			if err := rows.Scan(&gid, &id); err != nil {
+				return err
+			}
+			out[gid] = append(out[gid], id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("linked ids %s %s: %w", system, datatype, err)
+	}
+	return out, nil
+}
+
 func (s *Store) UnseenRecords(ctx context.Context, system, datatype string, scanGen int64, afterID string, limit int) ([]store.Record, error) {
 	out, err := s.listRecords(ctx, `SELECT `+recordCols+` FROM records
 		WHERE system = ? AND datatype = ? AND id > ? AND deleted = 0 AND seen_gen < ?

@@ -66,6 +66,7 @@ var suite = []struct {
 	{"Paging/UnseenRecordsAfterFullScan", testUnseen},
 	{"Paging/ListLinks", testListLinks},
 	{"RecordsForGoldens", testRecordsForGoldens},
+	{"LinkedIDs", testLinkedIDs},
 	{"LargeIDSlices", testLargeSlices},
 	{"Status", testStatus},
 	{"ConnectorState/CompareAndSwap", testConnectorState},
@@ -1155,6 +1156,32 @@ func testRecordsForGoldens(t *testing.T, h *harness) {
 		"g1": {"erp/Account/a1", "shop/Customer/c1", "shop/Customer/c2"},
 		"g2": {"shop/Customer/c3"},
 	})
+}
+
+func testLinkedIDs(t *testing.T, h *harness) {
+	h.collect(store.CollectBatch{System: shop, Datatype: customer, Versions: []store.Record{
+		version("c2", "h", nil), version("c1", "h", nil), version("c3", "h", nil), version("c4", "h", nil), version("c5", "h", nil)}})
+	h.collect(store.CollectBatch{System: erp, Datatype: account, Versions: []store.Record{{Key: key(erp, account, "a1"), Hash: "h"}}})
+	excluded := linkTo(shop, customer, "c4", "g3", "h")
+	excluded.Excluded = true
+	h.merge(store.MergeBatch{Links: []store.Record{
+		linkTo(shop, customer, "c2", "g1", "h"),
+		linkTo(erp, account, "a1", "g1", "h"),
+		linkTo(shop, customer, "c1", "g1", "h"),
+		linkTo(shop, customer, "c3", "g2", "h"),
+		excluded,
+		linkTo(erp, account, "a1", "g4", "h"), // a1 moves to g4
+	}})
+	got, err := h.s.LinkedIDs(h.ctx, shop, customer, []string{"g1", "g2", "g3", "g4", "g9", "g1", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "shop customers per golden", got, map[string][]string{"g1": {"c1", "c2"}, "g2": {"c3"}})
+	got, err = h.s.LinkedIDs(h.ctx, erp, account, []string{"g1", "g4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "erp accounts per golden", got, map[string][]string{"g4": {"a1"}})
 }
 
 // Backends split long id lists (SQLite allows 999 or 32766 variables per
