@@ -107,12 +107,20 @@ func (s *Store) RecordsForGoldens(ctx context.Context, goldenIDs []string) (map[
 	return out, nil
 }
 
+// sqlLinkedIDs reads linked ids through the golden-id index. Without
+// statistics SQLite takes system = ? AND datatype = ? on the primary key for
+// more selective than a long IN list, and would scan the whole datatype for
+// every batch.
+func sqlLinkedIDs(marks string) string {
+	return `SELECT golden_id, id FROM records INDEXED BY records_golden
+			WHERE golden_id IN (` + marks + `) AND golden_id <> '' AND system = ? AND datatype = ? AND excluded = 0
+			ORDER BY golden_id, id`
+}
+
 func (s *Store) LinkedIDs(ctx context.Context, system, datatype string, goldenIDs []string) (map[string][]string, error) {
 	out := make(map[string][]string, len(goldenIDs))
 	err := inChunks(dedupe(goldenIDs), func(args []any, marks string) error {
-		rows, err := s.query(ctx, `SELECT golden_id, id FROM records
-			WHERE golden_id IN (`+marks+`) AND golden_id <> '' AND system = ? AND datatype = ? AND excluded = 0
-			ORDER BY golden_id, id`, append(args, system, datatype)...)
+		rows, err := s.query(ctx, sqlLinkedIDs(marks), append(args, system, datatype)...)
 		if err != nil {
 			return err
 		}
