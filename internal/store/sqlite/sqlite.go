@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -27,6 +30,9 @@ type Store struct {
 	// stmts are the statements batch commits run once per row, prepared once
 	// on the writer connection.
 	stmts writeStmts
+
+	// walTrimmed is when trimWAL last tried (unix nanoseconds).
+	walTrimmed atomic.Int64
 
 	// readStmts caches prepared read statements by their SQL text.
 	readMu    sync.Mutex
@@ -255,5 +261,44 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		tx.Rollback() //nolint:errcheck // the error from fn is the one to report
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.trimWAL(ctx)
+	return nil
+}
+
+// walLimit is the size past which the write-ahead log is checkpointed and
+// truncated after a commit.
+const walLimit = 32 << 20
+
+// trimWAL keeps the write-ahead log short. SQLite's automatic checkpoint
+// copies the log into the database but can start the log over only at a
+// moment no reader uses it; with reads running while commits do (the
+// engine reads the next batch during a commit), that moment may never
+// come. The log then grows by every page written (737 MB in an initial
+// sync of a million records), and every page read searches its index, so
+// reads and writes slow down as it grows. A TRUNCATE checkpoint waits for
+// the readers of the moment to finish (new ones read the database file),
+// then starts the log over. It waits at most a moment: a long reader makes
+// it give up until a later commit. Best effort; errors are ignored.
+func (s *Store) trimWAL(ctx context.Context) {
+	if s.path == ":memory:" {
+		return
+	}
+	if fi, err := os.Stat(s.path + "-wal"); err != nil || fi.Size() < walLimit {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := s.walTrimmed.Load(); now-last < int64(time.Second) || !s.walTrimmed.CompareAndSwap(last, now) {
+		return // tried a moment ago
+	}
+	c, err := s.w.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.ExecContext(ctx, `PRAGMA busy_timeout = 200`)       //nolint:errcheck
+	c.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`) //nolint:errcheck
+	c.ExecContext(ctx, `PRAGMA busy_timeout = 10000`)     //nolint:errcheck
 }
