@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,7 +38,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("Parse failed with an empty error list")
 		}
 		for _, e := range errs {
-			if e.File != "fuzz.yaml" {
+			// A problem inside a built-in preset the input names is shown
+			// where the preset's row is.
+			if e.File != "fuzz.yaml" && !strings.HasPrefix(e.File, "preset/") {
 				t.Errorf("error names file %q: %v", e.File, e)
 			}
 			if e.Line < 1 && (e.Line != 0 || e.Column != 0 || e.Path != "") {

@@ -126,3 +126,30 @@ mappings:
 		t.Errorf("want exactly the three errors:\n%s", got)
 	}
 }
+
+// The embedded presets themselves, overridden as a user would.
+func TestEmbeddedPresetsOverlay(t *testing.T) {
+	cfg, err := Load("testdata/presets.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shop, orders *Mapping
+	for i := range cfg.Mappings {
+		m := &cfg.Mappings[i]
+		switch m.System + ":" + m.Datatype {
+		case "customwebshop:customers":
+			shop = m
+		case "exactonline:SalesOrders":
+			orders = m
+		}
+	}
+	if shop == nil || orders == nil {
+		t.Fatalf("the presets' mappings are missing: %d mappings", len(cfg.Mappings))
+	}
+	if len(shop.Merge) != 1 || shop.Merge[0][0] != "email" || shop.Canonical != "customer" {
+		t.Errorf("customers: merge %v, canonical %q", shop.Merge, shop.Canonical)
+	}
+	if orders.When != "golden.status == 'completed'" || orders.Lines == nil {
+		t.Errorf("SalesOrders: when %q, lines %v", orders.When, orders.Lines)
+	}
+}
