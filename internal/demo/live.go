@@ -285,11 +285,7 @@ func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[s
 			if err != nil {
 				return err
 			}
-			for _, row := range lm.Rows {
-				if row.Property == mapping.ParentProperty {
-					lf[row.Field] = created.ID
-				}
-			}
+			lf[m.Lines.ParentField] = created.ID
 			lr, err := conn.Insert(ctx, lm.Datatype, lf)
 			if err != nil {
 				return fmt.Errorf("line %d: %w", i+1, err)
@@ -302,19 +298,12 @@ func (d *live) insert(ctx context.Context, h *hub, m *mapping.Mapping, rec map[s
 
 func (d *live) lineFields(lm *mapping.Mapping, l any) (map[string]any, error) {
 	lp, _ := l.(map[string]any)
-	lf, unresolved, err := lm.Compose(lp, d.resolver(lm.System))
+	lf, unresolved, err := lm.ComposeLine(lp, d.resolver(lm.System))
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range unresolved {
-		if p != mapping.ParentProperty {
-			return nil, fmt.Errorf("line: unknown reference %s", p)
-		}
-	}
-	for _, row := range lm.Rows {
-		if row.Property == mapping.ParentProperty {
-			delete(lf, row.Field)
-		}
+	if len(unresolved) > 0 {
+		return nil, fmt.Errorf("line: unknown references %s", strings.Join(unresolved, ", "))
 	}
 	return lf, nil
 }

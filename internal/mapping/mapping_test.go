@@ -305,3 +305,56 @@ mappings:
 		}
 	}
 }
+
+// Compose fills, besides what Out writes, the rows a system only reads: as
+// the value is, a reference by its id, and nothing a field cannot hold.
+func TestComposeFillsReadOnlyRows(t *testing.T) {
+	s := compile(t, `
+systems: {crm: {kind: memory}}
+mappings:
+  - system: crm
+    datatype: Organisations
+    canonical: customer
+    properties: [{field: Name, property: name}]
+  - system: crm
+    datatype: Persons
+    canonical: contact
+    properties:
+      - {field: First, property: first_name}
+      - {field: Last, property: last_name, direction: in, in: "upper(value)"}
+      - {field: Org, property: customer, ref: Organisations, direction: in}
+      - {field: Level, property: job_title, type: integer, direction: in}
+  - system: crm
+    datatype: Opportunities
+    canonical: order
+    properties: [{field: Number, property: number}]
+    lines:
+      datatype: Lines
+      parent_field: OpportunityId
+      properties: [{field: Qty, property: quantity, type: number}]
+`)
+	m, _ := s.Lookup("crm", "Persons")
+	resolve := func(datatype, g string) (string, bool) { return "org-" + g, datatype == "Organisations" && g == "g1" }
+	fields, unresolved, err := m.Compose(map[string]any{"first_name": "Ann", "last_name": "Lee", "customer": "g1", "job_title": "boss"}, resolve)
+	if err != nil || len(unresolved) > 0 {
+		t.Fatal(err, unresolved)
+	}
+	if fields["First"] != "Ann" || fields["Last"] != "Lee" || fields["Org"] != "org-g1" {
+		t.Errorf("fields = %v", fields)
+	}
+	if _, ok := fields["Level"]; ok {
+		t.Errorf("a text went into the integer field Level: %v", fields)
+	}
+	if _, unresolved, _ := m.Compose(map[string]any{"customer": "g2"}, resolve); len(unresolved) != 1 || unresolved[0] != "customer" {
+		t.Errorf("unresolved = %v, want customer", unresolved)
+	}
+
+	lm, _ := s.Lookup("crm", "Lines")
+	line, unresolved, err := lm.ComposeLine(map[string]any{ParentProperty: "g9", "quantity": 2.0}, resolve)
+	if err != nil || len(unresolved) > 0 {
+		t.Fatal(err, unresolved)
+	}
+	if _, ok := line["OpportunityId"]; ok || line["Qty"] != 2.0 {
+		t.Errorf("a line carried in its parent = %v, want Qty only", line)
+	}
+}

@@ -574,3 +574,17 @@ func (m *Mapping) Compose(golden map[string]any, resolve Resolver) (fields map[s
 	}
 	return fields, unresolved, nil
 }
+
+// ComposeLine is Compose for a line that travels inside its new parent
+// (the parent's lines.insert_field): without the field that refers to the
+// parent, which the system fills itself. lm is a lines mapping.
+func (lm *Mapping) ComposeLine(golden map[string]any, resolve Resolver) (fields map[string]any, unresolved []string, err error) {
+	fields, unresolved, err = lm.Compose(golden, resolve)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lm.Parent != nil {
+		delete(fields, lm.Parent.Lines.ParentField)
+	}
+	return fields, slices.DeleteFunc(unresolved, func(p string) bool { return p == ParentProperty }), nil
+}

@@ -66,14 +66,9 @@ func (r *run) record(ctx context.Context, m, cond *mapping.Mapping, withLines bo
 				return nil, store.Key{}, fmt.Errorf("line: %w", err)
 			}
 			delete(lv, mapping.ParentProperty)
-			lf, _, err := lm.Compose(lv, r.resolveSource)
+			lf, _, err := lm.ComposeLine(lv, r.resolveSource)
 			if err != nil {
 				return nil, store.Key{}, fmt.Errorf("line: %w", err)
-			}
-			for _, row := range lm.Rows {
-				if row.Property == mapping.ParentProperty {
-					delete(lf, row.Field)
-				}
 			}
 			extra[m.Lines.InsertField] = []any{lf}
 			want[linesKey] = lv
