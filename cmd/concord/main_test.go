@@ -151,7 +151,10 @@ func TestDemoRunsEveryFlowGreen(t *testing.T) {
 	if n := strings.Count(summary, "green"); n != 10 {
 		t.Errorf("%d green flows in the summary, want 10:\n%s", n, summary)
 	}
-	for _, want := range []string{"linked", "created", "Bakkerij de Molen B.V.", "customwebshop → exactonline", "webcrm → customerp"} {
+	for _, want := range []string{"linked", "created", "Bakkerij de Molen B.V.", "customwebshop → exactonline", "webcrm → customerp",
+		`by merge criterion vat_number = "nl812345678b01"`,
+		`webcrm Opportunities "OPP-2002" → not in customerp orders: Concord creates records there only when`,
+		`updated   customwebshop customers "Bakkerij De Molen" (G1): wrote phone`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -626,3 +626,28 @@ mappings:
 		t.Fatalf("a's address after b emptied its country: %v", addr)
 	}
 }
+
+// The history says which merge criterion linked a record, and with which
+// value; a record linked by an insert intent names none.
+func TestHistoryNamesTheMatchingCriterion(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme", "email": "acme@x"})
+	b := w.sys["b"].Create("Accounts", connector.Fields{"Name": "Acme BV", "Email": "ACME@x"})
+	w.settle()
+	evs, err := w.st.EventsForRecord(context.Background(), store.Key{System: "b", Datatype: "Accounts", ID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ev := range evs {
+		if ev.Action == "matched" {
+			found = true
+			if !strings.Contains(ev.Detail, `by merge criterion email = "acme@x"`) {
+				t.Errorf("matched: %q", ev.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no matched event: %+v", evs)
+	}
+}
