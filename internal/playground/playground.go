@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func Start(opts Options) (pg *Playground, err error) {
 			pg = nil
 		}
 	}()
-	want := func(s string) bool { return len(opts.Only) == 0 || contains(opts.Only, s) }
+	want := func(s string) bool { return len(opts.Only) == 0 || slices.Contains(opts.Only, s) }
 
 	// The sandboxes run without their call limits, and the connectors are
 	// told not to pace themselves: the demo and QA make in minutes the calls
@@ -232,15 +233,6 @@ func (pg *Playground) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // Hint says how to call a system's API by hand (the header to send).

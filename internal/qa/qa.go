@@ -98,9 +98,6 @@ type Pair struct {
 	Source, Target *mapping.Row
 }
 
-// Nested tells whether a mapping's lines are an array inside its records.
-func Nested(m *mapping.Mapping) bool { return m.NestedLines() }
-
 // Sections lists the sections of the document from source to target: the
 // mappings' meetings (mapping.Set.Meetings), each with its property rows.
 func Sections(set *mapping.Set, source, target string) []Section {

@@ -1,9 +1,11 @@
 package qa
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -233,7 +235,7 @@ func (r *run) meet(v map[string]any, cond *mapping.Mapping) {
 	flags := []any{false, true}
 	for _, s := range statuses {
 		for _, f := range flags {
-			try := maps(v)
+			try := maps.Clone(v)
 			if _, has := v["status"]; has {
 				try["status"] = s
 			}
@@ -256,14 +258,6 @@ func creates(m *mapping.Mapping, v map[string]any) bool {
 	a, _ := m.Takes(v)
 	b, _ := m.InsertTakes(v)
 	return a && b
-}
-
-func maps(v map[string]any) map[string]any {
-	out := make(map[string]any, len(v))
-	for k, x := range v {
-		out[k] = x
-	}
-	return out
 }
 
 // value is the test value of a canonical property: one that looks like
@@ -419,7 +413,7 @@ func (r *run) compare(ctx context.Context, sec, step string, p Pair, t *mapping.
 		case err != nil:
 			r.fail(sec, step, item, err.Error())
 		default:
-			r.check(sec, step, item, gotID == exp, fmt.Sprintf("want the linked %s %s, got %s", trow.Ref, exp, or(gotID, "(empty)")))
+			r.check(sec, step, item, gotID == exp, fmt.Sprintf("want the linked %s %s, got %s", trow.Ref, exp, cmp.Or(gotID, "(empty)")))
 		}
 		return
 	}
@@ -593,13 +587,6 @@ func (r *run) cleanup(ctx context.Context) {
 			r.check("cleanup", "cleanup", k.System+":"+k.Datatype+" "+k.ID, true, "left in place: "+err.Error())
 		}
 	}
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // twin makes, in a datatype Concord only links to, a record with the test
