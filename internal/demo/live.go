@@ -389,22 +389,12 @@ func (d *live) event(ev store.Event) {
 func (d *live) syncAll(ctx context.Context) error {
 	for _, h := range d.hubs {
 		d.say("-- %s → %s", h.flow.Source, h.flow.Target)
-		var total engine.Report
-		for i := 0; i < 8; i++ {
-			rep, err := h.r.Engine.SyncOnce(ctx)
-			if err != nil {
-				return err
-			}
-			for _, e := range rep.Errors {
-				d.say("error     %v", e)
-			}
-			total.Collected += rep.Collected
-			total.Created += rep.Created
-			total.Inserted += rep.Inserted
-			total.Updated += rep.Updated
-			if i >= 1 && rep.Collected == 0 && rep.Writes() == 0 {
-				break
-			}
+		total, err := h.r.Engine.Settle(ctx, 8)
+		for _, e := range total.Errors {
+			d.say("error     %v", e)
+		}
+		if err != nil {
+			return err
 		}
 		d.say("   %d record versions read, %d golden records, %d records created, %d updated",
 			total.Collected, total.Created, total.Inserted, total.Updated)

@@ -180,6 +180,25 @@ func (r *Report) add(o Report) {
 	r.BreakerHit = append(r.BreakerHit, o.BreakerHit...)
 }
 
+// Settle runs cycles until one reads no change and writes nothing, at most
+// max of them and at least two (the echo of a cycle's writes is read by
+// the next), and returns the sum of their reports. The demo and QA runs
+// use it to let an edit reach every system before they look.
+func (e *Engine) Settle(ctx context.Context, max int) (Report, error) {
+	var total Report
+	for i := 0; i < max; i++ {
+		rep, err := e.SyncOnce(ctx)
+		total.add(rep)
+		if err != nil {
+			return total, err
+		}
+		if i >= 1 && rep.Collected == 0 && rep.Writes() == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
 // Due chooses which mappings are collected in a cycle; nil means all.
 type Due func(m *mapping.Mapping) bool
 

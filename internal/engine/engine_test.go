@@ -651,3 +651,22 @@ func TestHistoryNamesTheMatchingCriterion(t *testing.T) {
 		t.Fatalf("no matched event: %+v", evs)
 	}
 }
+
+// Settle sums the cycles it runs until the systems are quiet.
+func TestSettleRunsUntilQuiet(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme"})
+	rep, err := w.eng.Settle(context.Background(), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Inserted != 1 || rep.Created != 1 || rep.Collected != 1 || rep.Unchanged < 1 {
+		t.Fatalf("settle: %+v, want the insert and the read of its echo", rep)
+	}
+	if got := values(w.records("b", "Accounts"), "Code"); got != "C1" {
+		t.Fatalf("b codes = %s", got)
+	}
+	if rep, _ := w.eng.Settle(context.Background(), 6); rep.Writes() != 0 || rep.Collected != 0 {
+		t.Fatalf("a second settle did work: %+v", rep)
+	}
+}

@@ -201,17 +201,12 @@ func (r *run) fail(sec, step, item, detail string) { r.check(sec, step, item, fa
 // settle runs sync cycles until one collects and writes nothing (at least
 // two: a write's echo is read by the next cycle).
 func (r *run) settle(ctx context.Context) error {
-	for i := 0; i < r.opt.MaxRounds; i++ {
-		rep, err := r.env.Engine.SyncOnce(ctx)
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		for _, e := range rep.Errors {
-			r.logf("  sync: %v", e)
-		}
-		if i >= 1 && rep.Collected == 0 && rep.Writes() == 0 {
-			return nil
-		}
+	rep, err := r.env.Engine.Settle(ctx, r.opt.MaxRounds)
+	for _, e := range rep.Errors {
+		r.logf("  sync: %v", e)
+	}
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
 	}
 	return nil
 }
