@@ -90,11 +90,14 @@ type live struct {
 	quiet  bool
 	tty    bool              // out is a terminal: progress bars and colours
 	short  map[string]string // golden id → G1, G2, … in order of appearance
+	// goldenLabels names golden records after the loaded record they were
+	// made from or linked to, for the records Concord creates from them.
+	goldenLabels map[string]string
 }
 
 // RunLive plays the demo against the four reference systems.
 func RunLive(ctx context.Context, opt Options) (Result, error) {
-	d := &live{opt: opt, out: opt.Out, labels: map[store.Key]string{}, keys: map[string]store.Key{}, short: map[string]string{}}
+	d := &live{opt: opt, out: opt.Out, labels: map[store.Key]string{}, keys: map[string]store.Key{}, short: map[string]string{}, goldenLabels: map[string]string{}}
 	if f, ok := opt.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		d.tty = true
 	}
@@ -343,10 +346,10 @@ func (d *live) event(ev store.Event) {
 	what := ev.System + " " + ev.Datatype
 	l, ok := d.labels[ev.Key]
 	if ok && ev.GoldenID != "" {
-		d.labels[store.Key{System: "golden", ID: ev.GoldenID}] = l
+		d.goldenLabels[ev.GoldenID] = l
 	} else if !ok {
 		// A record Concord made: named after its golden record's source.
-		l, ok = d.labels[store.Key{System: "golden", ID: ev.GoldenID}]
+		l, ok = d.goldenLabels[ev.GoldenID]
 	}
 	switch {
 	case ok:
