@@ -57,6 +57,7 @@ type Setup struct {
 	ERP    *Synthetic
 	Store  store.Store
 	Engine *engine.Engine
+	timed  *timedStore
 	rng    *rand.Rand
 	dir    string
 }
@@ -104,7 +105,8 @@ func New(ctx context.Context, n int, storeKind, dir string) (*Setup, error) {
 		}
 		s.Store = st
 	}
-	s.Engine, err = engine.New(cfg, s.Store, map[string]connector.Connector{"shop": s.Shop, "erp": s.ERP}, engine.Options{})
+	s.timed = &timedStore{Store: s.Store}
+	s.Engine, err = engine.New(cfg, s.timed, map[string]connector.Connector{"shop": s.Shop, "erp": s.ERP}, engine.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +151,11 @@ type Result struct {
 	RecordsPerSec float64
 	AllocsPerRec  float64
 	Writes        int
-	Report        engine.Report
+	// Store is the time spent inside the store, and StoreBound the records/s
+	// the phase would reach if everything but the store took no time.
+	Store      StoreTime
+	StoreBound float64
+	Report     engine.Report
 }
 
 // Measure runs one sync cycle and measures it.
@@ -157,6 +163,7 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	w0 := s.Shop.Writes() + s.ERP.Writes()
+	s.timed.take()
 	start := time.Now()
 	rep, err := s.Engine.SyncOnce(ctx)
 	el := time.Since(start).Seconds()
@@ -168,9 +175,12 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 		return Result{}, fmt.Errorf("%s: %v", phase, rep.Errors[0])
 	}
 	r := Result{Phase: phase, N: s.N, Records: records, Seconds: el, Report: rep,
-		Writes: s.Shop.Writes() + s.ERP.Writes() - w0}
+		Writes: s.Shop.Writes() + s.ERP.Writes() - w0, Store: s.timed.take()}
 	if records > 0 {
 		r.RecordsPerSec = float64(records) / el
+		if st := (r.Store.Reads + r.Store.Writes).Seconds(); st > 0 {
+			r.StoreBound = float64(records) / st
+		}
 		r.AllocsPerRec = float64(after.Mallocs-before.Mallocs) / float64(records)
 	}
 	return r, nil
