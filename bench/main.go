@@ -43,7 +43,7 @@ func main() {
 		return
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "N\tphase\trecords\tseconds\trecords/s\tstore reads s\tstore writes s\tstore-bound records/s\tallocs/record\twrites\tpeak RSS MB\tsystems' data MB\t")
+	fmt.Fprintln(tw, "N\tphase\trecords\tseconds\tCPU s\trecords/s\tstore reads s\tstore writes s\tstore-bound records/s\tallocs/record\twrites\tpeak RSS MB\tsystems' data MB\t")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -60,7 +60,7 @@ func main() {
 			os.Exit(1)
 		}
 		for _, r := range l.Results {
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.0f\t%.0f\t\n", r.N, r.Phase, r.Records, r.Seconds, r.RecordsPerSec,
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%.2f\t%.0f\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.0f\t%.0f\t\n", r.N, r.Phase, r.Records, r.Seconds, r.CPUSeconds, r.RecordsPerSec,
 				r.Store.Reads.Seconds(), r.Store.Writes.Seconds(), r.StoreBound, r.AllocsPerRec, r.Writes,
 				float64(l.PeakRSS)/(1<<20), float64(l.SystemsRSS)/(1<<20))
 		}

@@ -149,8 +149,10 @@ type Result struct {
 	Records       int // records the phase had to bring in agreement
 	Seconds       float64
 	RecordsPerSec float64
-	AllocsPerRec  float64
-	Writes        int
+	// CPUSeconds is the process's CPU time in the phase, on both cores.
+	CPUSeconds   float64
+	AllocsPerRec float64
+	Writes       int
 	// Store is the time spent inside the store, and StoreBound the records/s
 	// the phase would reach if everything but the store took no time.
 	Store      StoreTime
@@ -164,9 +166,11 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 	runtime.ReadMemStats(&before)
 	w0 := s.Shop.Writes() + s.ERP.Writes()
 	s.timed.take()
+	cpu0 := cpuTime()
 	start := time.Now()
 	rep, err := s.Engine.SyncOnce(ctx)
 	el := time.Since(start).Seconds()
+	cpu := (cpuTime() - cpu0).Seconds()
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		return Result{}, err
@@ -174,7 +178,7 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 	if len(rep.Errors) > 0 {
 		return Result{}, fmt.Errorf("%s: %v", phase, rep.Errors[0])
 	}
-	r := Result{Phase: phase, N: s.N, Records: records, Seconds: el, Report: rep,
+	r := Result{Phase: phase, N: s.N, Records: records, Seconds: el, CPUSeconds: cpu, Report: rep,
 		Writes: s.Shop.Writes() + s.ERP.Writes() - w0, Store: s.timed.take()}
 	if records > 0 {
 		r.RecordsPerSec = float64(records) / el
