@@ -14,24 +14,121 @@ import (
 	"github.com/concordsync/concord/internal/store"
 )
 
+// confirmReads is how many full reads in a row that end on an empty page
+// after the same records (and miss none the store holds) are taken for
+// what the datatype holds when an insert waits for its outcome (ADR 18).
+const confirmReads = 3
+
 // collect reads the changes of one system datatype since its cursor and
-// stores every new or changed version. Versions are committed page by page;
-// the cursor is stored only when the listing completes, together with the
-// deletions, so a crash at any point re-reads from the old cursor and the
-// content hash drops what was already stored. Deletions are held back to
-// the end so the circuit breaker can refuse a listing that would delete far
-// more than it should.
+// stores every new or changed version (see list).
+//
+// An insert whose outcome is unknown is settled only by a whole listing
+// made since (ADR 18): one that ended on a page with records, which a
+// listing cut short by an empty page never does. When the listing ends on
+// an empty page (a read of changes with nothing new ends so too) and such
+// an insert waits, the datatype is read in full at once, up to
+// confirmReads times: a full read of a datatype that holds records ends on
+// a page with them unless it was cut short, and a datatype that holds none
+// (or a system whose listings end on an empty page when the records fill
+// the pages exactly) gives the same answer each time, which sporadic empty
+// pages do not.
 func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error) {
+	rep, l, err := e.list(ctx, m, false)
+	if err != nil || !l.done || l.whole() {
+		return rep, err
+	}
+	waiting, err := e.insertsWaiting(ctx, m, l.gen)
+	if err != nil || !waiting {
+		return rep, err
+	}
+	var prev listing
+	same := 0 // full reads in a row that ended on an empty page after the same records
+	for tries := 0; tries < 2*confirmReads && same < confirmReads; tries++ {
+		r, f, err := e.list(ctx, m, true)
+		rep.add(r)
+		if err != nil {
+			if fatal(ctx, err) {
+				return rep, err
+			}
+			// The first listing completed: what the datatype holds is known
+			// as well as before. The insert waits for the next cycle.
+			e.log.Warn("full read to settle an insert failed", "system", m.System, "datatype", m.Datatype, "err", err)
+			break
+		}
+		if !f.done || f.whole() {
+			break // stopped or held by the breaker; or whole, which settles
+		}
+		if f.missed {
+			// It did not list records the store holds live (now deleted
+			// where the system confirmed it): the next one is compared
+			// with the store as it is now.
+			same = 0
+			continue
+		}
+		if same > 0 && f.listed != prev.listed {
+			same = 0 // another answer: count again from this one
+		}
+		same++
+		prev = f
+		if same == confirmReads {
+			e.whole[m.Name()] = f.gen
+		}
+	}
+	delete(e.unread, m.Name())
+	return rep, nil
+}
+
+// listing sums up one listing of a system datatype.
+type listing struct {
+	done bool  // completed: the cursor and the deletions were stored
+	gen  int64 // the datatype's collect generation after it (when done)
+	// emptyEnd tells that its last page held no record: the end of the
+	// listing, or a listing cut short.
+	emptyEnd bool
+	listed   int  // records listed, tombstones included
+	missed   bool // a full listing missed records the store holds live
+}
+
+// whole tells whether the listing completed and is known to be whole: it
+// ended on a page with records, which a listing cut short never does.
+func (l listing) whole() bool { return l.done && !l.emptyEnd }
+
+// insertsWaiting tells whether an insert into the datatype made before the
+// listing that reached generation gen is still open and has not been
+// settled by a whole listing.
+func (e *Engine) insertsWaiting(ctx context.Context, m *mapping.Mapping, gen int64) (bool, error) {
+	ins, err := e.st.OpenIntents(ctx, m.System, m.Datatype)
+	if err != nil {
+		return false, stErr(err)
+	}
+	for _, in := range ins {
+		if in.RecordID == "" && in.Gen < gen && e.whole[m.Name()] <= in.Gen {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// list makes one listing of a system datatype: the changes since its
+// cursor, or every live record when forceFull is set, the datatype was
+// never read, or its full scan is due. Versions are committed page by
+// page; the cursor is stored only when the listing completes, together
+// with the deletions, so a crash at any point re-reads from the old cursor
+// and the content hash drops what was already stored. Deletions are held
+// back to the end so the circuit breaker can refuse a listing that would
+// delete far more than it should.
+func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (Report, listing, error) {
 	var rep Report
+	var l listing
 	datatype := m.Datatype
 	conn := e.conns[m.System]
 	e.unread[m.Name()] = true // until the listing completes
 	e.seenUpdates = nil
 	cur, err := e.st.GetCursor(ctx, m.System, datatype)
 	if err != nil {
-		return rep, stErr(err)
+		return rep, l, stErr(err)
 	}
-	full := cur.Gen == 0 || (m.FullScan > 0 && e.opt.Now().Sub(cur.LastScan) >= m.FullScan)
+	full := forceFull || cur.Gen == 0 || (m.FullScan > 0 && e.opt.Now().Sub(cur.LastScan) >= m.FullScan)
 	scanGen := int64(0)
 	if full {
 		// Every attempt needs a generation of its own: a scan that failed
@@ -46,11 +143,11 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	for {
 		page, err := conn.List(ctx, datatype, req)
 		if err != nil {
-			return rep, fmt.Errorf("list: %w", err)
+			return rep, l, fmt.Errorf("list: %w", err)
 		}
 		versions, seen, dels, replaced, fresh, err := e.diffPage(ctx, m, page.Records, full, &intents)
 		if err != nil {
-			return rep, err
+			return rep, l, err
 		}
 		if len(replaced) > 0 {
 			// Versions about to be replaced while still waiting to be merged
@@ -58,9 +155,11 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 			// are merged first: each version a system showed is merged once,
 			// so a value it held is not lost when the next one empties it.
 			if _, err := e.mergeBatch(ctx, m, replaced); err != nil {
-				return rep, err
+				return rep, l, err
 			}
 		}
+		l.listed += len(page.Records)
+		l.emptyEnd = len(page.Records) == 0
 		rep.Collected += len(versions)
 		rep.Unchanged += len(page.Records) - len(versions) - len(dels)
 		deletions = append(deletions, dels...)
@@ -72,7 +171,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 			var merged *mergeState
 			if fresh && len(versions) > 0 {
 				if merged, err = e.mergeFresh(ctx, m, versions); err != nil {
-					return rep, err
+					return rep, l, err
 				}
 				if merged != nil {
 					// No crash point of its own: a crash here is one before
@@ -82,7 +181,7 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 				}
 			}
 			if err := e.st.CommitCollect(ctx, cb); err != nil {
-				return rep, stErr(err)
+				return rep, l, stErr(err)
 			}
 			if merged != nil {
 				rep.add(merged.rep)
@@ -93,10 +192,10 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 			break
 		}
 		if err := e.crash(PointCollectPage); err != nil {
-			return rep, err
+			return rep, l, err
 		}
 		if e.stopping() {
-			return rep, nil // the cursor stays; the next cycle reads again
+			return rep, l, nil // the cursor stays; the next cycle reads again
 		}
 		req.PageToken = page.NextPageToken
 	}
@@ -104,18 +203,19 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 	var missing []store.Record
 	if full {
 		if missing, err = e.missingAfterScan(ctx, m.System, datatype, scanGen); err != nil {
-			return rep, err
+			return rep, l, err
 		}
+		l.missed = len(missing) > 0
 	}
 	if reason, err := e.breaker(ctx, cur, len(deletions)+len(missing), full); err != nil {
-		return rep, err
+		return rep, l, err
 	} else if reason != "" {
 		rep.BreakerHit = append(rep.BreakerHit, m.System+":"+datatype)
 		e.log.Warn("circuit breaker tripped", "system", m.System, "datatype", datatype, "reason", reason)
 		if err := e.st.SetBreaker(ctx, m.System, datatype, reason); err != nil {
-			return rep, stErr(err)
+			return rep, l, stErr(err)
 		}
-		return rep, nil
+		return rep, l, nil
 	}
 	// A record missing from a full listing is deleted only when the system
 	// confirms it: a listing cut short by a flaky API must not delete.
@@ -125,35 +225,39 @@ func (e *Engine) collect(ctx context.Context, m *mapping.Mapping) (Report, error
 		case errors.Is(err, connector.ErrNotFound):
 			deletions = append(deletions, r)
 		case err != nil && ctx.Err() != nil:
-			return rep, err
+			return rep, l, err
 		}
 	}
 	rep.Collected += len(deletions)
 	if err := e.crash(PointCollectDone); err != nil {
-		return rep, err
+		return rep, l, err
 	}
 	if err := e.st.CommitCollect(ctx, store.CollectBatch{
 		System: m.System, Datatype: datatype, Versions: deletions,
 		Cursor: &cursor, Done: true, FullScan: full, ScanGen: scanGen, At: e.opt.Now(),
 	}); err != nil {
-		return rep, stErr(err)
+		return rep, l, stErr(err)
 	}
 	delete(e.unread, m.Name())
+	l.done, l.gen = true, cur.Gen+1
+	if l.whole() {
+		e.whole[m.Name()] = l.gen
+	}
 	if len(e.seenUpdates) > 0 {
 		// The outcome of these updates has been seen and dated.
 		done := e.seenUpdates
 		e.seenUpdates = nil
 		if err := e.st.CommitShare(ctx, store.ShareBatch{IntentsDone: done}); err != nil {
-			return rep, stErr(err)
+			return rep, l, stErr(err)
 		}
 	}
 	if cur.Breaker != "" {
 		// A sane listing (or one the operator accepted) closes the breaker.
 		if err := e.st.SetBreaker(ctx, m.System, datatype, ""); err != nil {
-			return rep, stErr(err)
+			return rep, l, stErr(err)
 		}
 	}
-	return rep, nil
+	return rep, l, nil
 }
 
 // mergeFresh merges the versions of records seen for the first time, to be

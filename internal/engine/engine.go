@@ -71,6 +71,12 @@ type Engine struct {
 	// seenUpdates are update intents whose record a listing in progress
 	// has brought back; they are removed when the listing completes.
 	seenUpdates []string
+	// whole holds, per datatype, the collect generation reached by the
+	// last listing this process completed that is known to be whole (see
+	// collect): an insert intent made before it is settled. It starts empty
+	// after a restart, which only makes intents wait for the next whole
+	// listing.
+	whole map[string]int64
 }
 
 // stopping tells whether the cycle in progress was asked to stop.
@@ -107,7 +113,7 @@ func New(cfg *config.Config, st store.Store, conns map[string]connector.Connecto
 	if opt.NewID == nil {
 		opt.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
-	return &Engine{cfg: cfg, maps: maps, st: st, conns: conns, opt: opt, log: opt.Logger}, nil
+	return &Engine{cfg: cfg, maps: maps, st: st, conns: conns, opt: opt, log: opt.Logger, whole: map[string]int64{}}, nil
 }
 
 // Mappings exposes the compiled mappings (for status and docs).

@@ -333,13 +333,9 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 		}
 		if len(mine) > 0 {
 			// An insert whose outcome is unknown: keep the golden record
-			// dirty until a complete read settles it, so that the record, if
+			// dirty until a whole read settles it, so that the record, if
 			// it was created, is recognised, linked and deleted.
-			cur, err := e.cursor(ctx, cursors, m.System, m.Datatype)
-			if err != nil {
-				return err
-			}
-			if settled(mine, cur) {
+			if e.settled(m, mine) {
 				for _, in := range mine {
 					s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
 				}
@@ -440,13 +436,13 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 		return nil
 	}
 	if len(mine) > 0 {
-		if !settled(mine, cur) {
+		if !e.settled(m, mine) {
 			// An earlier insert may have happened: wait for a collect to
 			// bring it back and link it before trying again.
-			s.wait(m, g, "an earlier insert is not confirmed yet; waiting for the next read of "+m.Name(), now)
+			s.wait(m, g, "an earlier insert is not confirmed yet; waiting for a whole read of "+m.Name(), now)
 			return nil
 		}
-		// A complete read since then did not find it: the insert did not happen.
+		// A whole read since then did not find it: the insert did not happen.
 		for _, in := range mine {
 			s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
 		}
@@ -553,11 +549,13 @@ func waiting(recs []store.Record) bool {
 	return false
 }
 
-// settled tells whether a complete read of the datatype has run since every
-// one of the intents was made: what they created has been seen by then.
-func settled(ins []store.Intent, cur store.Cursor) bool {
+// settled tells whether a listing of the datatype known to be whole has
+// completed since every one of the intents was made: what they created has
+// been seen and linked by then. A listing that merely completed is not
+// enough: one cut short by an empty page completes too (ADR 18).
+func (e *Engine) settled(m *mapping.Mapping, ins []store.Intent) bool {
 	for _, in := range ins {
-		if cur.Gen <= in.Gen {
+		if e.whole[m.Name()] <= in.Gen {
 			return false
 		}
 	}
