@@ -42,6 +42,9 @@ type tape struct {
 
 	// listed holds every record a listing has returned.
 	listed map[recKey]bool
+	// made holds every record an insert of the engine's created, whether
+	// or not the engine got the answer.
+	made map[recKey]bool
 	// lost holds, per record, the record as each update whose answer was
 	// lost left it.
 	lost map[recKey][]version
@@ -53,7 +56,7 @@ type tape struct {
 
 func newTape(seed int64) *tape {
 	return &tape{
-		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{}, lost: map[recKey][]version{},
+		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{}, made: map[recKey]bool{}, lost: map[recKey][]version{},
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x656d707479)),
 	}
 }
@@ -123,6 +126,13 @@ func (t *tape) takeCycleLog() []string {
 	return out
 }
 
+// inserted notes a record an insert of the engine's created.
+func (t *tape) inserted(system, datatype, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.made[recKey{system, datatype, id}] = true
+}
+
 // lie decides whether a listing page of the datatype comes back empty.
 func (t *tape) lie(sys *memory.System, datatype string) bool {
 	t.mu.Lock()
@@ -131,7 +141,12 @@ func (t *tape) lie(sys *memory.System, datatype string) bool {
 		return false
 	}
 	for _, r := range sys.Records(datatype) {
-		if !t.listed[recKey{sys.Name(), datatype, r.ID}] {
+		k := recKey{sys.Name(), datatype, r.ID}
+		// A record the engine inserted may be hidden: it either knows it
+		// (it got the answer and stored it) or holds the insert's intent,
+		// and must not take a listing that may be cut short for proof that
+		// the insert did not happen (ADR 18).
+		if !t.listed[k] && !t.made[k] {
 			return false
 		}
 	}
@@ -205,10 +220,12 @@ func (c *tap) Describe(ctx context.Context) ([]connector.DatatypeInfo, error) {
 // List passes the listing on, except that it sometimes answers with an
 // empty last page carrying the request's cursor: a listing silently cut
 // short, as flaky APIs do. It lies so only when the datatype holds no live
-// record that a listing has never returned. No engine can tell such a page
-// from "nothing new", so a lie that hid a record the engine has never read
-// would make an insert of that record's entity into a duplicate that is not
-// the engine's fault.
+// record that a listing has never returned, other than records the engine
+// inserted itself. No engine can tell such a page from "nothing new", so a
+// lie that hid a record the engine has never read would make an insert of
+// that record's entity into a duplicate that is not the engine's fault; but
+// an insert of its own whose outcome it does not know is one it must not
+// make again on the word of such a page.
 func (c *tap) List(ctx context.Context, datatype string, req connector.ListRequest) (connector.Page, error) {
 	if c.tape.lie(c.sys, datatype) {
 		c.trace("list", datatype, fmt.Sprintf("from %q page %q: simulated empty page", req.Cursor, req.PageToken), nil)
@@ -256,6 +273,7 @@ func (c *tap) Insert(ctx context.Context, datatype string, fields connector.Fiel
 	c.tape.wrote(c.sys.Name(), "insert", datatype, r.ID, fields, err)
 	if err == nil {
 		c.tape.deliver(c.sys.Name(), datatype, r, false)
+		c.tape.inserted(c.sys.Name(), datatype, r.ID)
 	} else if before != nil {
 		// An insert that happened but whose answer was lost: the engine
 		// takes what it sent, when it reads the record, for the echo of
@@ -263,6 +281,7 @@ func (c *tap) Insert(ctx context.Context, datatype string, fields connector.Fiel
 		for _, made := range c.sys.Records(datatype) {
 			if !before[made.ID] {
 				c.tape.lostWrite(c.sys.Name(), datatype, made)
+				c.tape.inserted(c.sys.Name(), datatype, made.ID)
 			}
 		}
 	}
