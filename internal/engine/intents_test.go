@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/concordsync/concord/internal/connector"
@@ -20,6 +21,10 @@ type liar struct {
 	lie   func(req connector.ListRequest) bool
 	lies  int // empty pages given so far
 	lists int // List calls
+	// pad ends every listing on an empty page, as systems do that page
+	// until a page comes back empty: the last page with records says
+	// there is a next one.
+	pad bool
 	// refuse is how many inserts still fail with a temporary error
 	// without being made (a timeout before the request left).
 	refuse int
@@ -31,7 +36,14 @@ func (c *liar) List(ctx context.Context, datatype string, req connector.ListRequ
 		c.lies++
 		return connector.Page{Cursor: req.Cursor}, nil
 	}
-	return c.System.List(ctx, datatype, req)
+	if cursor, ok := strings.CutPrefix(req.PageToken, "pad:"); ok {
+		return connector.Page{Cursor: cursor}, nil
+	}
+	p, err := c.System.List(ctx, datatype, req)
+	if c.pad && err == nil && p.NextPageToken == "" && len(p.Records) > 0 {
+		p.NextPageToken = "pad:" + p.Cursor
+	}
+	return p, err
 }
 
 func (c *liar) Insert(ctx context.Context, datatype string, fields connector.Fields) (connector.Record, error) {
@@ -100,15 +112,28 @@ func TestCutShortReadAfterCrashCreatesNoDuplicate(t *testing.T) {
 
 // An insert that did not happen is made again once a whole read of the
 // target shows its record is not there, in the cycle after, even when that
-// target is quiet (its reads of changes come back empty) and even when it
-// holds no record at all (a full read of it comes back empty too).
+// target is quiet (its reads of changes come back empty), when it holds no
+// record at all (a full read of it comes back empty too), and when its
+// listings always end on an empty page.
 func TestUnconfirmedInsertIsMadeAgainOnceAReadIsWhole(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		others int // records b holds besides
-	}{{"target holds other records", 9}, {"target is empty", 0}} {
+		others int  // records b holds besides
+		pad    bool // b's listings end on an empty page
+		// calls is how many List calls the cycle after makes to b. Its
+		// read of changes lists the record at its cursor again (one page,
+		// or two when listings end on an empty page) and is whole unless b
+		// is empty or its listings end on an empty page; then b is read in
+		// full confirmReads times, at 7 records a page.
+		calls int
+	}{
+		{"target holds other records", 9, false, 1},
+		{"target is empty", 0, false, 1 + confirmReads},
+		{"listings end on an empty page", 9, true, 2 + confirmReads*3},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, b := liarWorld(t)
+			b.pad = tc.pad
 			for i := 0; i < tc.others; i++ {
 				w.sys["b"].Create("Accounts", connector.Fields{"Code": fmt.Sprint("B", i)})
 			}
@@ -121,9 +146,13 @@ func TestUnconfirmedInsertIsMadeAgainOnceAReadIsWhole(t *testing.T) {
 			}
 			// The next cycle settles it: no cycle waits with nothing to
 			// show for it.
+			lists := b.lists
 			rep = w.sync()
 			if rep.Inserted != 1 {
 				t.Fatalf("the next cycle inserted %d records, want 1 (%+v)", rep.Inserted, rep)
+			}
+			if n := b.lists - lists; n != tc.calls {
+				t.Fatalf("the next cycle made %d List calls to b, want %d", n, tc.calls)
 			}
 			w.settle()
 			if n := w.count("b", "Accounts"); n != tc.others+1 {
