@@ -45,7 +45,10 @@
 //     the policy names.
 //   - An empty page is a lie no engine can tell from "nothing new", so the
 //     tap only tells it when it cannot hide a record the engine has never
-//     listed, live or deleted.
+//     listed, live or deleted, other than a live record an insert of the
+//     engine's created: the engine knows that one, or holds the insert's
+//     intent and must not take the empty page for proof that the insert
+//     did not happen.
 //   - A deletion reaches a copy the engine never linked only when the
 //     engine has evidence that the copy existed before it: a version dated
 //     no later than the tombstone it was given. A copy a user made whose
