@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -28,6 +29,9 @@ type liar struct {
 	// refuse is how many inserts still fail with a temporary error
 	// without being made (a timeout before the request left).
 	refuse int
+	// wrap makes the system keep IsCompany of a record it creates in its
+	// own words, which b's mapping cannot read back as a boolean.
+	wrap bool
 }
 
 func (c *liar) List(ctx context.Context, datatype string, req connector.ListRequest) (connector.Page, error) {
@@ -51,12 +55,20 @@ func (c *liar) Insert(ctx context.Context, datatype string, fields connector.Fie
 		c.refuse--
 		return connector.Record{}, connector.Temporary(errors.New("timeout before the request was sent"))
 	}
+	if c.wrap {
+		fields = maps.Clone(fields)
+		fields["IsCompany"] = "ja"
+	}
 	return c.System.Insert(ctx, datatype, fields)
 }
 
 // liarWorld is the customers world with b behind a liar.
 func liarWorld(t *testing.T) (*world, *liar) {
-	w := newWorld(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+	return liarWorldOf(t, fmt.Sprintf(customersYAML, "ignore", "ignore"))
+}
+
+func liarWorldOf(t *testing.T, yaml string) (*world, *liar) {
+	w := newWorld(t, yaml)
 	b := &liar{}
 	w.wrap = map[string]func(*memory.System) connector.Connector{"b": func(s *memory.System) connector.Connector {
 		b.System = s
@@ -198,5 +210,41 @@ func TestUnconfirmedInsertWaitsWhileReadsAreCutShort(t *testing.T) {
 		if s.PendingInserts != 0 {
 			t.Fatalf("%s:%s still has %d open insert intents", s.System, s.Datatype, s.PendingInserts)
 		}
+	}
+}
+
+// A record an unconfirmed insert created that was read but could not be
+// linked (its content cannot be mapped in) is found among the records
+// collected and not linked: the insert waits for it instead of making a
+// second one.
+func TestUnconfirmedInsertFindsItsRecordReadButNotLinked(t *testing.T) {
+	yaml := fmt.Sprintf(customersYAML, "ignore", "ignore")
+	yaml = strings.Replace(yaml, "      - {field: email, property: email}\n", "      - {field: email, property: email}\n      - {field: company, property: is_company}\n", 1)
+	yaml = strings.Replace(yaml, "      - {field: Email, property: email}\n", "      - {field: Email, property: email}\n      - {field: IsCompany, property: is_company}\n", 1)
+	w, b := liarWorldOf(t, yaml)
+	w.settle()
+	w.sys["a"].Create("customers", connector.Fields{"code": "C1", "name": "Acme", "company": true})
+	b.wrap = true
+	b.SetFaults(memory.Faults{LostResponseRate: 1})
+	w.sync()
+	b.SetFaults(memory.Faults{})
+	for i := 0; i < 4; i++ {
+		w.sync()
+	}
+	if n := w.count("b", "Accounts"); n != 1 {
+		t.Fatalf("b has %d accounts, want 1: the record read but not linked was inserted again", n)
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	for _, d := range dls {
+		if d.Stage == StageWaitWrite && strings.Contains(d.Reason, "could not be linked") {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Fatalf("the wait is not recorded with its reason: %+v", dls)
 	}
 }

@@ -76,6 +76,9 @@ type shareState struct {
 	waited  bool
 	// waits are the recorded waits of the batch, by mapping and golden id.
 	waits map[string]map[string]store.DeadLetter
+	// unlinked are the records of a datatype collected but not linked, by
+	// mapping name, loaded when an insert is about to be made again.
+	unlinked map[string][]store.Record
 }
 
 // wait records that a golden record waits before it can be written to a
@@ -442,7 +445,19 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 			s.wait(m, g, "an earlier insert is not confirmed yet; waiting for a whole read of "+m.Name(), now)
 			return nil
 		}
-		// A whole read since then did not find it: the insert did not happen.
+		// A whole read since then did not link it. It may still have
+		// brought it in: a record that could not be mapped or matched stays
+		// unlinked, and inserting again would make a second one.
+		made, err := e.collectedUnlinked(ctx, s, m, mine)
+		if err != nil {
+			return err
+		}
+		if made != "" {
+			s.wait(m, g, fmt.Sprintf("an earlier insert seems to have created %s, which was read but could not be linked "+
+				"(see its dead letter); waiting for it instead of inserting again", made), now)
+			return nil
+		}
+		// Nothing holds what it sent: the insert did not happen.
 		for _, in := range mine {
 			s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
 		}
@@ -537,6 +552,62 @@ func (e *Engine) inlineLines(ctx context.Context, m *mapping.Mapping, g *store.G
 			Gen: cur.Gen, CreatedAt: now, Fingerprint: connector.Hash(out), Fields: out})
 	}
 	return lines, intents, "", nil
+}
+
+// collectedUnlinked looks, among the records of the datatype collected but
+// not linked (waiting to be merged, or parked because they could not be
+// mapped or matched), for one that holds what one of the insert intents
+// sent (see sentBy), and returns its id ("" when there is none). These
+// records are few; they are loaded once per batch, and only when an insert
+// is about to be made again.
+func (e *Engine) collectedUnlinked(ctx context.Context, s *shareState, m *mapping.Mapping, ins []store.Intent) (string, error) {
+	recs, ok := s.unlinked[m.Name()]
+	if !ok {
+		after := ""
+		for {
+			page, err := e.st.PendingRecords(ctx, m.System, m.Datatype, after, e.batchSize())
+			if err != nil {
+				return "", stErr(err)
+			}
+			recs = append(recs, page...)
+			if len(page) < e.batchSize() {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		dls, err := e.st.DeadLetters(ctx, m.System, m.Datatype)
+		if err != nil {
+			return "", stErr(err)
+		}
+		var ids []string
+		for _, dl := range dls {
+			if dl.Stage == StageMap || dl.Stage == StageMerge {
+				ids = append(ids, dl.Ref)
+			}
+		}
+		if len(ids) > 0 {
+			parked, err := e.st.GetRecords(ctx, m.System, m.Datatype, ids)
+			if err != nil {
+				return "", stErr(err)
+			}
+			for _, id := range sortedKeys(parked) {
+				recs = append(recs, parked[id])
+			}
+		}
+		recs = slices.DeleteFunc(recs, func(r store.Record) bool { return r.GoldenID != "" || r.Deleted })
+		if s.unlinked == nil {
+			s.unlinked = map[string][]store.Record{}
+		}
+		s.unlinked[m.Name()] = recs
+	}
+	for i := range recs {
+		for _, in := range ins {
+			if len(in.Fields) > 0 && sentBy(m, in, &recs[i]) {
+				return recs[i].ID, nil
+			}
+		}
+	}
+	return "", nil
 }
 
 // waiting tells whether a linked record has a version not merged yet.
