@@ -21,6 +21,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/concordsync/concord/internal/benchmark"
+	"github.com/concordsync/concord/internal/gctune"
 )
 
 type line struct {
@@ -69,6 +70,7 @@ func main() {
 }
 
 func runOne(n int, storeKind string, rounds int) {
+	gctune.Apply() // as the concord binary runs
 	ctx := context.Background()
 	var l line
 	defer func() {

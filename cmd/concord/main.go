@@ -12,10 +12,12 @@ import (
 
 	"github.com/concordsync/concord/internal/config"
 	"github.com/concordsync/concord/internal/connector"
+	"github.com/concordsync/concord/internal/gctune"
 	"github.com/spf13/cobra"
 )
 
 func main() {
+	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := rootCmd()
