@@ -30,7 +30,12 @@ func validateCmd(load loader) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration and report every error with file:line:column and field path",
-		Args:  cobra.NoArgs,
+		Long: `Checks the configuration and reports every error with file:line:column and
+field path: unknown or misspelt keys, wrong types, mappings that do not fit the
+canonical model, and each system's settings as its connector reads them
+(including credentials given as environment variables, which must be set).
+It makes no call to any system.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
 			if err != nil {

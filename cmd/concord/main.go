@@ -49,8 +49,15 @@ func rootCmd() *cobra.Command {
 	load := func() (*config.Config, error) {
 		return config.LoadWith(cfgPath, config.Options{Kinds: connector.Kinds()})
 	}
+	// validate also checks each system's settings as its connector would
+	// (credentials from environment variables included); the other
+	// commands leave that to the connectors they open, so that docs and qa
+	// work without credentials a sync would need.
+	loadChecked := func() (*config.Config, error) {
+		return config.LoadWith(cfgPath, config.Options{Kinds: connector.Kinds(), CheckSettings: connector.CheckSettings})
+	}
 	root.AddCommand(
-		validateCmd(load),
+		validateCmd(loadChecked),
 		syncCmd(load),
 		runCmd(load),
 		statusCmd(load),

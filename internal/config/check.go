@@ -58,6 +58,7 @@ func (p *parser) check(cfg *Config) {
 	model := canonical.With(cfg.Canonical)
 	p.checkStore(cfg.Store)
 	p.checkKinds(cfg.Systems)
+	p.checkSettings(cfg.Systems)
 	p.checkCanonical(cfg.Canonical, model)
 
 	c := &mappingCheck{parser: p, cfg: cfg, model: model, mapped: map[systemDatatype]int{}}
@@ -81,6 +82,25 @@ func (p *parser) check(cfg *Config) {
 
 func (p *parser) line(at path) int {
 	return nearest(p.root, at).Line
+}
+
+// checkSettings runs the caller's check of every system's settings.
+func (p *parser) checkSettings(systems map[string]System) {
+	if p.opts.CheckSettings == nil {
+		return
+	}
+	for _, name := range sortedNames(systems) {
+		sys := systems[name]
+		if sys.Kind == "" || (len(p.opts.Kinds) > 0 && !slices.Contains(p.opts.Kinds, sys.Kind)) {
+			continue
+		}
+		if err := p.opts.CheckSettings(sys.Kind, name, sys.Settings); err != nil {
+			// The path names the system; the check's own prefix would say
+			// it a second time.
+			msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("system %q (kind %s): ", name, sys.Kind))
+			p.problem(path{"systems", name, "settings"}, "%s", msg)
+		}
+	}
 }
 
 // checkKinds checks every system's connector kind against the kinds this

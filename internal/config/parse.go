@@ -33,6 +33,12 @@ type Options struct {
 	// Kinds lists the connector kinds this binary has; a system of another
 	// kind is an error. Empty accepts any kind.
 	Kinds []string
+	// CheckSettings, when set, checks each system's settings block (after
+	// its preset's are laid under it) for the system's kind; its error is
+	// reported at systems.<name>.settings. `concord validate` passes the
+	// connectors' own checks, so a wrong setting or an unset credential
+	// variable is found before a sync.
+	CheckSettings func(kind, system string, settings map[string]any) error
 }
 
 // Load reads and parses the configuration file at path.

@@ -12,10 +12,36 @@ import (
 // system's kind-specific configuration block, already decoded from YAML.
 type Factory func(ctx context.Context, system string, settings map[string]any) (Connector, error)
 
+// SettingsCheck checks a system's settings block as the kind's Factory
+// would, without opening anything: no connection, no call, no file written.
+// It is how `concord validate` finds a wrong setting or a missing
+// credential before a sync does.
+type SettingsCheck func(system string, settings map[string]any) error
+
 var (
-	mu    sync.RWMutex
-	kinds = map[string]Factory{}
+	mu     sync.RWMutex
+	kinds  = map[string]Factory{}
+	checks = map[string]SettingsCheck{}
 )
+
+// RegisterSettingsCheck adds the settings check of a registered kind.
+func RegisterSettingsCheck(kind string, c SettingsCheck) {
+	mu.Lock()
+	defer mu.Unlock()
+	checks[kind] = c
+}
+
+// CheckSettings checks a system's settings with its kind's SettingsCheck;
+// a kind without one (or unknown) passes.
+func CheckSettings(kind, system string, settings map[string]any) error {
+	mu.RLock()
+	c := checks[kind]
+	mu.RUnlock()
+	if c == nil {
+		return nil
+	}
+	return c(system, settings)
+}
 
 // Register makes a connector kind available. It panics on a duplicate kind,
 // which is a programming error.

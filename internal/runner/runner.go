@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,10 @@ func Open(ctx context.Context, cfg *config.Config, opt engine.Options) (*Runner,
 		c, err := connector.Open(octx, sys.Kind, name, sys.Settings)
 		if err != nil {
 			closeAll()
+			// Connectors name the system in their errors; say it once.
+			if strings.HasPrefix(err.Error(), fmt.Sprintf("system %q", name)) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("system %q: %w", name, err)
 		}
 		conns[name] = c

@@ -24,6 +24,10 @@ func init() {
 	connector.Register(Kind, func(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
 		return New(ctx, system, settings, Options{})
 	})
+	connector.RegisterSettingsCheck(Kind, func(system string, settings map[string]any) error {
+		_, err := ParseSettings(system, settings)
+		return err
+	})
 }
 
 // Options are what a program (rather than a configuration) decides: tests

@@ -25,6 +25,10 @@ func init() {
 	connector.Register(Kind, func(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
 		return Open(ctx, system, settings, Options{State: connector.StateFrom(ctx)})
 	})
+	connector.RegisterSettingsCheck(Kind, func(system string, settings map[string]any) error {
+		_, err := ParseSettings(system, settings, nil)
+		return err
+	})
 }
 
 // Options are what tests and embedders set besides the settings.

@@ -22,6 +22,12 @@ func init() {
 	connector.Register(Kind, func(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
 		return Open(ctx, system, settings)
 	})
+	connector.RegisterSettingsCheck(Kind, func(system string, settings map[string]any) error {
+		if _, err := ParseSettings(settings); err != nil {
+			return fmt.Errorf("system %q (kind sql): %w", system, err)
+		}
+		return nil
+	})
 }
 
 var _ connector.Connector = (*Conn)(nil)

@@ -19,6 +19,12 @@ func init() {
 	connector.Register(Kind, func(ctx context.Context, system string, settings map[string]any) (connector.Connector, error) {
 		return Open(ctx, system, settings, Options{})
 	})
+	connector.RegisterSettingsCheck(Kind, func(system string, settings map[string]any) error {
+		if _, err := ParseSettings(settings); err != nil {
+			return fmt.Errorf("system %q (kind webcrm): %w", system, err)
+		}
+		return nil
+	})
 }
 
 // Defaults of the settings.

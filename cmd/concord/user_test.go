@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/concordsync/concord/internal/config"
+)
+
+// writeConfig writes a configuration file into a fresh folder.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "concord.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestValidateChecksEachSystemsSettings(t *testing.T) {
+	t.Setenv("CONCORD_TEST_UNSET_SECRET", "")
+	file := writeConfig(t, `
+systems:
+  exact:
+    preset: exactonline
+    settings: {division: "abc", client_id: x, client_secret: y}
+  shop:
+    preset: customwebshop
+    settings: {base_url: "http://127.0.0.1:1/api/v1", auth: {token_env: CONCORD_TEST_UNSET_SECRET}}
+mappings: []
+`)
+	_, err := run(t, "validate", "-c", file)
+	var cerrs config.Errors
+	if !errors.As(err, &cerrs) {
+		t.Fatalf("validate returned %v, want config errors", err)
+	}
+	want := map[string]string{
+		"systems.exact.settings": "setting division: want a whole number",
+		"systems.shop.settings":  "CONCORD_TEST_UNSET_SECRET is not set or empty",
+	}
+	for _, e := range cerrs {
+		if w, ok := want[e.Path]; ok && strings.Contains(e.Message, w) && e.Line > 0 && e.Column > 0 {
+			delete(want, e.Path)
+		}
+		if strings.HasPrefix(e.Message, "system ") {
+			t.Errorf("the message names the system again: %v", e)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("validate did not report %v:\n%v", want, err)
+	}
+}
