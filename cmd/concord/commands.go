@@ -245,7 +245,14 @@ func explainCmd(load loader) *cobra.Command {
 		Short: "The history of one record: each property, which system's change set it, when, and why it won or lost",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, st, err := openStore(cmd, load)
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			if err := checkDatatype(cfg, args[0], args[1]); err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -262,7 +269,7 @@ func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) erro
 	}
 	rec, ok := recs[k.ID]
 	if !ok {
-		return fmt.Errorf("%s:%s %s is not known to Concord (not collected yet, or filtered out)", k.System, k.Datatype, k.ID)
+		return fmt.Errorf("%s:%s %s is not known to Concord: not collected yet (run `concord sync --once`), filtered out, or no such id (`concord links %s %s` lists the ids)", k.System, k.Datatype, k.ID, k.System, k.Datatype)
 	}
 	fmt.Fprintf(w, "%s:%s %s  hash %s  modified %s", k.System, k.Datatype, k.ID, rec.Hash, rec.Modified.Format(time.RFC3339))
 	if rec.Deleted {
@@ -335,7 +342,22 @@ func linksCmd(load loader) *cobra.Command {
 		Short: "List links between system records and golden records, or inspect one golden record's links",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, st, err := openStore(cmd, load)
+			if golden != "" && len(args) > 0 {
+				return fmt.Errorf("give SYSTEM DATATYPE or --golden, not both")
+			}
+			if len(args) == 1 {
+				return fmt.Errorf("give both SYSTEM and DATATYPE, or neither")
+			}
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			if len(args) == 2 {
+				if err := checkDatatype(cfg, args[0], args[1]); err != nil {
+					return err
+				}
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -346,6 +368,9 @@ func linksCmd(load loader) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if len(recs[golden]) == 0 {
+					return fmt.Errorf("no golden record %s has links (`concord links` lists golden ids)", golden)
+				}
 				for _, r := range recs[golden] {
 					fmt.Fprintf(w, "%s\t%s:%s %s\tbased_on %s%s\n", golden, r.System, r.Datatype, r.ID, r.BasedOn, flags(r))
 				}
@@ -354,8 +379,6 @@ func linksCmd(load loader) *cobra.Command {
 			sys, dt := "", ""
 			if len(args) == 2 {
 				sys, dt = args[0], args[1]
-			} else if len(args) == 1 {
-				return fmt.Errorf("give both SYSTEM and DATATYPE, or neither")
 			}
 			recs, err := st.ListLinks(cmd.Context(), sys, dt, "", limit)
 			if err != nil {

@@ -53,3 +53,33 @@ mappings: []
 		t.Errorf("validate did not report %v:\n%v", want, err)
 	}
 }
+
+func TestExplainAndLinksNameUnknownSystemsAndDatatypes(t *testing.T) {
+	file := writeConfig(t, `
+systems:
+  shop: {kind: memory, settings: {instance: cli-unknown-shop}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    properties:
+      - {field: number, property: code}
+`)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explain", "nosuch", "customers", "1"}, `no system "nosuch"`},
+		{[]string{"explain", "shop", "Customers", "1"}, `did you mean "customers"`},
+		{[]string{"explain", "shop", "customers", "404"}, "customers 404 is not known to Concord"},
+		{[]string{"links", "nosuch", "customers"}, `no system "nosuch"`},
+		{[]string{"links", "shop", "orders"}, `maps no datatype "orders"`},
+		{[]string{"links", "--golden", "nosuch"}, "no golden record nosuch"},
+		{[]string{"links", "shop"}, "give both SYSTEM and DATATYPE"},
+	} {
+		_, err := run(t, append(c.args, "-c", file)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one saying %q", c.args, err, c.want)
+		}
+	}
+}
