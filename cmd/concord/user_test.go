@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/concordsync/concord/internal/config"
 )
@@ -81,5 +85,67 @@ mappings:
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want one saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The demo with --keep-running says how to change a record by hand, and
+// leaves configurations that the other commands open.
+func TestDemoKeepRunningLeavesConfigurationsAndAnExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the live demo takes half a minute; -short skips it")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := rootCmd()
+	var out syncBuffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"demo", "--keep-running", "--skip-qa", "--dir", dir})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(out.String(), "concord explain -c") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended before it kept running: %v\n%s", err, out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo does not keep running:\n%s", out.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo stopped with %v", err)
+	}
+	text := out.String()
+	for _, want := range []string{"curl -X PATCH -H 'Authorization: Bearer ws_", "/customers/", "read again every 1m."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the keep-running hint lacks %q:\n%s", want, text[strings.Index(text, "== Concord keeps"):])
+		}
+	}
+	cfg := filepath.Join(dir, "customwebshop-exactonline.yaml")
+	status, err := run(t, "status", "-c", cfg)
+	if err != nil || !strings.Contains(status, "Accounts") {
+		t.Fatalf("status -c %s: %v\n%s", cfg, err, status)
 	}
 }

@@ -164,8 +164,15 @@ func (d *live) say(format string, args ...any) { fmt.Fprintf(d.out, "   "+format
 func (d *live) openHub(ctx context.Context, f Flow) (*hub, error) {
 	name := f.Source + "-" + f.Target
 	file := filepath.Join(d.opt.Dir, name+".yaml")
-	cfg, err := config.Parse(file, d.pg.Config(filepath.Join(d.opt.Dir, name+".db"), f.Source, f.Target))
+	text := d.pg.Config(filepath.Join(d.opt.Dir, name+".db"), f.Source, f.Target)
+	cfg, err := config.Parse(file, text)
 	if err != nil {
+		return nil, fmt.Errorf("configuration of %s: %w", name, err)
+	}
+	// Written out so that the other commands can be pointed at the demo's
+	// stores and systems (concord status -c FILE); it holds the sandboxes'
+	// credentials, so only its owner reads it.
+	if err := os.WriteFile(file, text, 0o600); err != nil {
 		return nil, fmt.Errorf("configuration of %s: %w", name, err)
 	}
 	r, err := runner.Open(ctx, cfg, engine.Options{
@@ -632,11 +639,31 @@ func (d *live) printSummary(res Result) {
 		fmt.Fprintf(tw, "   %d\t%s\t%s\t%d\t%d\t%d\t%s\n", i+1, r.Flow, r.Section, r.Source, r.Linked, r.Checks, status)
 	}
 	tw.Flush()
-	d.step("The sandboxes (Concord's configurations: " + d.opt.Dir + "/*.yaml)")
+	if d.opt.KeepRunning {
+		d.step("The sandboxes (Concord's configurations: " + d.opt.Dir + "/*.yaml)")
+	} else {
+		d.step("The sandboxes, which stop when the demo ends (concord demo --keep-running keeps them and Concord running)")
+	}
 	for _, s := range playground.Systems {
 		d.say("%-14s %s", s, d.pg.URL(s))
 		d.say("%-14s %s", "", d.pg.Hint(s))
 	}
+}
+
+// schedule is the longest collect interval of the demo's datatypes: the
+// time within which an edit made in a sandbox is read.
+func (d *live) schedule() time.Duration {
+	var longest time.Duration
+	for _, h := range d.hubs {
+		for _, m := range h.r.Engine.Mappings().Mappings {
+			every := m.Schedule
+			if every <= 0 {
+				every = runner.DefaultSchedule
+			}
+			longest = max(longest, every)
+		}
+	}
+	return longest
 }
 
 // keepRunning runs both Concord instances on their schedules until the
@@ -645,6 +672,23 @@ func (d *live) keepRunning(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d.step("Concord keeps syncing; edit records in the sandboxes and watch them move. Ctrl-C stops.")
+	every := d.schedule().String()
+	if strings.HasSuffix(every, "m0s") {
+		every = strings.TrimSuffix(every, "0s") // 1m, not 1m0s
+	}
+	d.say("Each datatype is read again every %s. For example, change the phone number of a webshop customer:", every)
+	if k, ok := d.keys[playground.Webshop+"/vandijk"]; ok {
+		token := d.pg.Settings(playground.Webshop)["auth"].(map[string]any)["token"]
+		d.say("  curl -X PATCH -H 'Authorization: Bearer %v' -H 'Content-Type: application/json' \\", token)
+		d.say("       -d '{\"phone\": \"+31 30 000 1111\"}' %s/%s/%s", d.pg.URL(playground.Webshop), k.Datatype, k.ID)
+	}
+	d.say("and look at the Exact Online account it is linked to, or at what Concord knows:")
+	for _, h := range d.hubs {
+		d.say("  concord status -c %s", h.r.Config.File)
+	}
+	if k, ok := d.keys[playground.Webshop+"/vandijk"]; ok {
+		d.say("  concord explain -c %s %s %s %s", d.hubOf(playground.Webshop).r.Config.File, k.System, k.Datatype, k.ID)
+	}
 	errs := make(chan error, len(d.hubs))
 	for _, h := range d.hubs {
 		go func() { errs <- h.r.Run(ctx) }()
