@@ -38,9 +38,10 @@ otherwise.
 
 The "Generated:" line shows the current time, or --generated, or, when
 SOURCE_DATE_EPOCH is set (reproducible builds), that time in UTC.`,
-		Example: `  concord docs webshop exactonline
-  concord docs webcrm erp --format html -o webcrm-erp.html
-  concord docs webcrm erp -o dataflow.md --generated "2026-11-22 06:00:00"`,
+		Example: `  concord docs customwebshop exactonline
+  concord docs webcrm customerp --format html -o webcrm-customerp.html
+  concord docs webcrm customerp -o dataflow.md --generated "2026-11-22 06:00:00"
+  concord docs -c concord.yaml shop exact`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := docsFormat(format, out, cmd.Flags().Changed("format"))

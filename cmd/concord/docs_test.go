@@ -52,3 +52,26 @@ func TestDocsWritesTheGoldenDocument(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+// The examples of concord docs --help run as written (without -c, in a
+// folder without concord.yaml: on the built-in presets).
+func TestDocsExamplesRun(t *testing.T) {
+	cmd := docsCmd(nil)
+	t.Chdir(t.TempDir())
+	for _, line := range strings.Split(cmd.Example, "\n") {
+		if strings.Contains(line, " -c ") {
+			continue
+		}
+		var args []string
+		for i, part := range strings.Split(strings.TrimSpace(line), `"`) {
+			if i%2 == 1 {
+				args = append(args, part)
+			} else {
+				args = append(args, strings.Fields(part)...)
+			}
+		}
+		if out, err := run(t, args[1:]...); err != nil {
+			t.Errorf("%s: %v\n%.300s", line, err, out)
+		}
+	}
+}
