@@ -82,6 +82,12 @@ type parser struct {
 	// origin names the file of nodes that come from a built-in preset;
 	// other nodes are from file.
 	origin map[*yaml.Node]string
+	// presetDatatypes lists, per system with a preset, the datatypes the
+	// preset maps.
+	presetDatatypes map[string][]string
+	// explained lists places already reported with a better message than
+	// the schema's missing keys there would give.
+	explained []path
 }
 
 func (p *parser) parse(data []byte) *Config {

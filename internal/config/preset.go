@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -49,6 +50,42 @@ func (p *parser) expandPresets() {
 		}
 		p.applyPreset(name, sys, pn.Value, file, data)
 	}
+	p.checkOverlays()
+}
+
+// checkOverlays reports a user's mapping of a preset's system that names a
+// datatype the preset does not map and brings no canonical type of its own:
+// almost always a misspelt datatype meant to lay over the preset's, which
+// would otherwise be reported as a mapping missing its required keys.
+func (p *parser) checkOverlays() {
+	_, umaps := child(p.root, "mappings")
+	if umaps == nil || umaps.Kind != yaml.SequenceNode {
+		return
+	}
+	for i, m := range umaps.Content {
+		if m.Kind != yaml.MappingNode {
+			continue
+		}
+		if _, fromPreset := p.origin[m]; fromPreset {
+			continue
+		}
+		_, s := child(m, "system")
+		_, dt := child(m, "datatype")
+		if s == nil || dt == nil || s.Kind != yaml.ScalarNode || dt.Kind != yaml.ScalarNode {
+			continue
+		}
+		known, ok := p.presetDatatypes[s.Value]
+		if !ok || slices.Contains(known, dt.Value) {
+			continue
+		}
+		if _, c := child(m, "canonical"); c != nil {
+			continue
+		}
+		at := path{"mappings", i}
+		p.fail(dt, at.key("datatype"), "the preset of system %q maps no datatype %q; its datatypes are: %s%s (a mapping of another datatype needs canonical and properties of its own)",
+			s.Value, dt.Value, strings.Join(known, ", "), didYouMean(dt.Value, known))
+		p.explained = append(p.explained, at)
+	}
 }
 
 // The built-in presets; tests replace them.
@@ -90,6 +127,12 @@ func (p *parser) applyPreset(name string, sys *yaml.Node, presetName, file strin
 		}
 		setScalar(pm, "system", name)
 		_, dt := child(pm, "datatype")
+		if dt != nil {
+			if p.presetDatatypes == nil {
+				p.presetDatatypes = map[string][]string{}
+			}
+			p.presetDatatypes[name] = append(p.presetDatatypes[name], dt.Value)
+		}
 		if um := findMapping(umaps, name, dt); um != nil {
 			overlayMapping(um, pm)
 			continue

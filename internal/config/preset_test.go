@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -151,5 +152,32 @@ func TestEmbeddedPresetsOverlay(t *testing.T) {
 	}
 	if orders.When != "golden.status == 'completed'" || orders.Lines == nil {
 		t.Errorf("SalesOrders: when %q, lines %v", orders.When, orders.Lines)
+	}
+}
+
+// A user's mapping of a preset's system whose datatype the preset does not
+// map, with no canonical type: a misspelt datatype, said as such rather
+// than as missing required keys.
+func TestPresetOverlayOfAnUnknownDatatype(t *testing.T) {
+	withPresets(t, map[string]string{"shop": testPreset})
+	_, err := Parse("user.yaml", []byte(`systems:
+  c: {preset: shop}
+mappings:
+  - system: c
+    datatype: customer
+    merge: [[email]]
+  - system: c
+    datatype: orders
+    canonical: order
+    properties:
+      - {field: number, property: number}
+`))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("want one error, got %v", err)
+	}
+	e := errs[0]
+	if e.Line != 5 || e.Path != "mappings[0].datatype" || !strings.Contains(e.Message, `maps no datatype "customer"`) || !strings.Contains(e.Message, `did you mean "customers"?`) {
+		t.Errorf("got %v", e)
 	}
 }

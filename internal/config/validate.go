@@ -92,6 +92,9 @@ func (p *parser) validate() {
 			p.invalid = append(p.invalid, at)
 		}
 		slices.Sort(o.missing)
+		if slices.ContainsFunc(p.explained, o.at.within) {
+			continue
+		}
 		for _, m := range o.missing {
 			at := o.at.key(m)
 			p.fail(lookup(p.root, o.at), at, "missing required key %q", m)
