@@ -3,6 +3,7 @@ package qa
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,12 @@ mappings:
 // flow's configuration changed by edit.
 func runQA(t *testing.T, edit func(string) string) Report {
 	t.Helper()
+	return runQAWith(t, edit, nil)
+}
+
+// runQAWith is runQA with the run's progress written to progress.
+func runQAWith(t *testing.T, edit func(string) string, progress io.Writer) Report {
+	t.Helper()
 	cfg, err := config.Parse("qa.yaml", []byte(edit(flow)))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +119,7 @@ func runQA(t *testing.T, edit func(string) string) Report {
 		t.Fatal(err)
 	}
 	rep, err := Run(context.Background(), Env{Engine: eng, Store: st, Connectors: func(s string) connector.Connector { return conns[s] }},
-		Options{Source: "shop", Target: "erp", Pause: 5 * time.Millisecond})
+		Options{Source: "shop", Target: "erp", Pause: 5 * time.Millisecond, Progress: progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,5 +192,15 @@ func TestQALinksWhereTheTargetTakesNoInserts(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "PASS  link          email → Email") {
 		t.Errorf("the Accounts section does not check a link:\n%s", out.String())
+	}
+}
+
+// The progress says what the cleanup deleted in words, not with a Go nil.
+func TestQAProgressReportsTheCleanup(t *testing.T) {
+	var progress bytes.Buffer
+	runQAWith(t, asIs, &progress)
+	out := progress.String()
+	if !strings.Contains(out, "cleanup: deleted shop:") || strings.Contains(out, "<nil>") {
+		t.Errorf("progress:\n%s", out)
 	}
 }

@@ -578,12 +578,17 @@ func (r *run) cleanup(ctx context.Context) {
 		}
 		start := time.Now()
 		err := c.Delete(ctx, k.Datatype, k.ID)
-		r.logf("  cleanup: deleted %s:%s %s (%v): %v", k.System, k.Datatype, k.ID, time.Since(start).Round(time.Millisecond), err)
+		took := time.Since(start).Round(time.Millisecond)
 		switch {
-		case err == nil, errors.Is(err, connector.ErrNotFound):
+		case err == nil:
+			r.logf("  cleanup: deleted %s:%s %s (%v)", k.System, k.Datatype, k.ID, took)
+		case errors.Is(err, connector.ErrNotFound):
+			r.logf("  cleanup: %s:%s %s was already gone", k.System, k.Datatype, k.ID)
 		case errors.Is(err, connector.ErrNotSupported):
+			r.logf("  cleanup: left %s:%s %s in place: the system does not delete %s", k.System, k.Datatype, k.ID, k.Datatype)
 			r.check("cleanup", "cleanup", k.System+":"+k.Datatype+" "+k.ID, true, "left in place: the system does not delete "+k.Datatype)
 		default:
+			r.logf("  cleanup: left %s:%s %s in place: %v", k.System, k.Datatype, k.ID, err)
 			r.check("cleanup", "cleanup", k.System+":"+k.Datatype+" "+k.ID, true, "left in place: "+err.Error())
 		}
 	}
