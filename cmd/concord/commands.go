@@ -126,6 +126,8 @@ due for a read at once) and a liveness check at /healthz.`,
 				return err
 			}
 			defer r.Close()
+			// The same format as the engine's log lines, on the same stream.
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			if listen != "" {
 				ln, err := net.Listen("tcp", listen)
 				if err != nil {
@@ -138,11 +140,25 @@ due for a read at once) and a liveness check at /healthz.`,
 					defer cancel()
 					srv.Shutdown(ctx) //nolint:errcheck
 				}()
-				slog.Info("serving webhooks", "address", "http://"+ln.Addr().String()+"/webhooks/<system>")
+				log.Info("serving webhooks", "address", "http://"+ln.Addr().String()+"/webhooks/<system>")
 			}
-			slog.Info("concord running; stop with Ctrl-C", "config", r.Config.File)
+			log.Info("concord running; stop with Ctrl-C", "config", r.Config.File)
+			ran, said := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(said)
+				select {
+				case <-cmd.Context().Done():
+				case <-ran:
+					if cmd.Context().Err() == nil {
+						return
+					}
+				}
+				log.Info("stopping: the call in flight finishes first")
+			}()
 			err = r.Run(cmd.Context())
-			slog.Info("concord stopped")
+			close(ran)
+			<-said
+			log.Info("concord stopped")
 			return err
 		},
 	}

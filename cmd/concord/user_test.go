@@ -149,3 +149,49 @@ func TestDemoKeepRunningLeavesConfigurationsAndAnExample(t *testing.T) {
 		t.Fatalf("status -c %s: %v\n%s", cfg, err, status)
 	}
 }
+
+// concord run stops cleanly when interrupted (the context ends as on
+// SIGINT), and says so in the engine's log format.
+func TestRunStopsWhenInterrupted(t *testing.T) {
+	file := writeConfig(t, `
+systems:
+  shop: {kind: memory, settings: {instance: cli-run-shop}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    properties:
+      - {field: number, property: code}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := rootCmd()
+	var out syncBuffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"run", "-c", file, "--listen", "127.0.0.1:0"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	for !strings.Contains(out.String(), "cycle done") {
+		select {
+		case err := <-done:
+			t.Fatalf("run ended: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run stopped with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run does not stop")
+	}
+	text := out.String()
+	for _, want := range []string{`level=INFO msg="serving webhooks"`, `msg="stopping: the call in flight finishes first"`, `msg="concord stopped"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("log lacks %s:\n%s", want, text)
+		}
+	}
+}
