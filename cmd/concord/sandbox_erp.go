@@ -28,7 +28,8 @@ zero code; see docs/custom-system-convention.md. Data is kept in --data
 (JSON, saved on change and at exit) or in memory.
 
 --print-credentials writes {"base_url", "api_key"} as one line of JSON to
-stdout once the listener is up.`,
+stdout once the listener is up; base_url is the API's (…/erp), as the
+customerp preset's settings.base_url takes it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return rf.run(cmd, func(log *slog.Logger, ready func(credentials any)) error {

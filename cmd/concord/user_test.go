@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,5 +195,55 @@ mappings:
 		if !strings.Contains(text, want) {
 			t.Errorf("log lacks %s:\n%s", want, text)
 		}
+	}
+}
+
+// The base_url the reference sandboxes print is the one a preset's
+// settings.base_url takes: their API answers under it.
+func TestReferenceSandboxesPrintTheAPIsBaseURL(t *testing.T) {
+	for _, c := range []struct{ sandbox, path, header, secret string }{
+		{"webshop", "/customers", "Authorization", "token"},
+		{"erp", "/customers", "X-API-Key", "api_key"},
+	} {
+		t.Run(c.sandbox, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			root := rootCmd()
+			var out, errs syncBuffer
+			root.SetOut(&out)
+			root.SetErr(&errs)
+			root.SetArgs([]string{"sandbox", c.sandbox, "--listen", "127.0.0.1:0", "--print-credentials", "--seed-demo"})
+			done := make(chan error, 1)
+			go func() { done <- root.ExecuteContext(ctx) }()
+			for !strings.Contains(out.String(), "\n") {
+				select {
+				case err := <-done:
+					t.Fatalf("sandbox ended: %v\n%s", err, errs.String())
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			var creds map[string]string
+			if err := json.Unmarshal([]byte(out.String()), &creds); err != nil {
+				t.Fatalf("credentials %q: %v", out.String(), err)
+			}
+			req, _ := http.NewRequest("GET", creds["base_url"]+c.path, nil)
+			value := creds[c.secret]
+			if c.header == "Authorization" {
+				value = "Bearer " + value
+			}
+			req.Header.Set(c.header, value)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET %s: %s", req.URL, resp.Status)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("sandbox stopped with %v", err)
+			}
+		})
 	}
 }

@@ -125,13 +125,16 @@ func (s *Server) APIKey() string { return s.key }
 
 // Credentials are what a client needs to reach the ERP.
 type Credentials struct {
+	// BaseURL is the API's: the server's address with /erp, as a
+	// system's settings.base_url (preset customerp) takes it.
 	BaseURL string `json:"base_url"`
 	APIKey  string `json:"api_key"`
 }
 
-// Credentials returns them for a client that reaches the ERP at baseURL.
+// Credentials returns them for a client that reaches the ERP at baseURL
+// (the server's address).
 func (s *Server) Credentials(baseURL string) Credentials {
-	return Credentials{BaseURL: baseURL, APIKey: s.key}
+	return Credentials{BaseURL: strings.TrimSuffix(baseURL, "/") + "/erp", APIKey: s.key}
 }
 
 // now is the ERP's time as stored: UTC, to the second.

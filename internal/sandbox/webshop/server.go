@@ -138,13 +138,16 @@ func (s *Server) Token() string { return s.token }
 
 // Credentials are what a client needs to reach the shop.
 type Credentials struct {
+	// BaseURL is the API's: the server's address with /api/v1, as a
+	// system's settings.base_url (preset customwebshop) takes it.
 	BaseURL string `json:"base_url"`
 	Token   string `json:"token"`
 }
 
-// Credentials returns them for a client that reaches the shop at baseURL.
+// Credentials returns them for a client that reaches the shop at baseURL
+// (the server's address).
 func (s *Server) Credentials(baseURL string) Credentials {
-	return Credentials{BaseURL: baseURL, Token: s.token}
+	return Credentials{BaseURL: strings.TrimSuffix(baseURL, "/") + "/api/v1", Token: s.token}
 }
 
 // now is the shop's time as stored: to the millisecond, in its zone.
