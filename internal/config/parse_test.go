@@ -440,3 +440,10 @@ func TestDurationEncoding(t *testing.T) {
 		t.Errorf("decoding stopped at the bad duration: kind %q", s.Kind)
 	}
 }
+
+func TestLoadOfAMissingFileSaysHowToGiveOne(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "concord.yaml"))
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "-c FILE") {
+		t.Errorf("got %v", err)
+	}
+}
