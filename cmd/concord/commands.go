@@ -449,7 +449,14 @@ func breakerCmd(load loader) *cobra.Command {
 		Short: "Accept the deletions a tripped breaker held back; the next collect applies them",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, st, err := openStore(cmd, load)
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			if err := checkDatatype(cfg, args[0], args[1]); err != nil {
+				return err
+			}
+			st, err := runner.OpenStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

@@ -82,6 +82,8 @@ mappings:
 		{[]string{"links", "shop", "orders"}, `maps no datatype "orders"`},
 		{[]string{"links", "--golden", "nosuch"}, "no golden record nosuch"},
 		{[]string{"links", "shop"}, "give both SYSTEM and DATATYPE"},
+		{[]string{"breaker", "reset", "nosuch", "customers"}, `no system "nosuch"`},
+		{[]string{"breaker", "reset", "shop", "Customers"}, `did you mean "customers"`},
 	} {
 		_, err := run(t, append(c.args, "-c", file)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
