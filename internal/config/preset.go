@@ -59,7 +59,8 @@ func (p *parser) expandPresets() {
 // would otherwise be reported as a mapping missing its required keys.
 func (p *parser) checkOverlays() {
 	_, umaps := child(p.root, "mappings")
-	if umaps == nil || umaps.Kind != yaml.SequenceNode {
+	_, systems := child(p.root, "systems")
+	if umaps == nil || umaps.Kind != yaml.SequenceNode || systems == nil {
 		return
 	}
 	for i, m := range umaps.Content {
@@ -74,11 +75,17 @@ func (p *parser) checkOverlays() {
 		if s == nil || dt == nil || s.Kind != yaml.ScalarNode || dt.Kind != yaml.ScalarNode {
 			continue
 		}
-		known, ok := p.presetDatatypes[s.Value]
-		if !ok || slices.Contains(known, dt.Value) {
+		if _, c := child(m, "canonical"); c != nil {
 			continue
 		}
-		if _, c := child(m, "canonical"); c != nil {
+		if _, sys := child(systems, s.Value); sys == nil && len(p.presetDatatypes) > 0 {
+			// A misspelt system, which check reports: its missing keys
+			// would be noise beside that.
+			p.explained = append(p.explained, path{"mappings", i})
+			continue
+		}
+		known, ok := p.presetDatatypes[s.Value]
+		if !ok || slices.Contains(known, dt.Value) {
 			continue
 		}
 		at := path{"mappings", i}

@@ -157,7 +157,8 @@ func TestEmbeddedPresetsOverlay(t *testing.T) {
 
 // A user's mapping of a preset's system whose datatype the preset does not
 // map, with no canonical type: a misspelt datatype, said as such rather
-// than as missing required keys.
+// than as missing required keys; and one of a misspelt system is reported
+// as that alone.
 func TestPresetOverlayOfAnUnknownDatatype(t *testing.T) {
 	withPresets(t, map[string]string{"shop": testPreset})
 	_, err := Parse("user.yaml", []byte(`systems:
@@ -171,10 +172,16 @@ mappings:
     canonical: order
     properties:
       - {field: number, property: number}
+  - system: cc
+    datatype: customers
+    merge: [[email]]
 `))
 	var errs Errors
-	if !errors.As(err, &errs) || len(errs) != 1 {
-		t.Fatalf("want one error, got %v", err)
+	if !errors.As(err, &errs) || len(errs) != 2 {
+		t.Fatalf("want two errors, got %v", err)
+	}
+	if e := errs[1]; e.Path != "mappings[2].system" || !strings.Contains(e.Message, `unknown system "cc"`) {
+		t.Errorf("a misspelt system: got %v", e)
 	}
 	e := errs[0]
 	if e.Line != 5 || e.Path != "mappings[0].datatype" || !strings.Contains(e.Message, `maps no datatype "customer"`) || !strings.Contains(e.Message, `did you mean "customers"?`) {
