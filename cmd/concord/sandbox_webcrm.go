@@ -91,7 +91,7 @@ interrupted, then saves its data file (--data) and exits.`,
 	f := c.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8082", "address to serve on")
 	f.StringVar(&dataFile, "data", "", "JSON file that keeps the data across runs (default: in memory)")
-	f.BoolVar(&printCredentials, "print-credentials", false, `print {"base_url", "auth_code"} as JSON on stdout once listening`)
+	f.BoolVar(&printCredentials, "print-credentials", false, `print {"base_url", "api_token"} as JSON on stdout once listening: the webcrm connector's settings of the same names`)
 	f.IntVar(&rateLimit, "rate-limit", webcrm.DefaultRateLimit, "requests a minute per API token on a sliding window; 0 for no limit")
 	f.StringVar(&zone, "timezone", webcrm.DefaultZone, "time zone timestamps are stored and shown in (IANA name, UTC or Local)")
 	f.DurationVar(&faults.Latency, "latency", 0, "delay added before every answer")

@@ -200,12 +200,14 @@ mappings:
 	}
 }
 
-// The base_url the reference sandboxes print is the one a preset's
-// settings.base_url takes: their API answers under it.
-func TestReferenceSandboxesPrintTheAPIsBaseURL(t *testing.T) {
+// The credentials the sandboxes print are named as the connectors'
+// settings are, and the base_url is the one a preset's settings.base_url
+// takes: the API answers under it.
+func TestSandboxesPrintCredentialsAsConnectorsTakeThem(t *testing.T) {
 	for _, c := range []struct{ sandbox, path, header, secret string }{
 		{"webshop", "/customers", "Authorization", "token"},
 		{"erp", "/customers", "X-API-Key", "api_key"},
+		{"webcrm", "/Auth/ApiLogin", "", "api_token"},
 	} {
 		t.Run(c.sandbox, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -214,7 +216,7 @@ func TestReferenceSandboxesPrintTheAPIsBaseURL(t *testing.T) {
 			var out, errs syncBuffer
 			root.SetOut(&out)
 			root.SetErr(&errs)
-			root.SetArgs([]string{"sandbox", c.sandbox, "--listen", "127.0.0.1:0", "--print-credentials", "--seed-demo"})
+			root.SetArgs([]string{"sandbox", c.sandbox, "--listen", "127.0.0.1:0", "--print-credentials"})
 			done := make(chan error, 1)
 			go func() { done <- root.ExecuteContext(ctx) }()
 			for !strings.Contains(out.String(), "\n") {
@@ -230,10 +232,16 @@ func TestReferenceSandboxesPrintTheAPIsBaseURL(t *testing.T) {
 			}
 			req, _ := http.NewRequest("GET", creds["base_url"]+c.path, nil)
 			value := creds[c.secret]
-			if c.header == "Authorization" {
-				value = "Bearer " + value
+			switch c.header {
+			case "":
+				// WebCRM: the token is exchanged at the login endpoint.
+				req, _ = http.NewRequest("POST", creds["base_url"]+c.path, strings.NewReader("authCode="+value))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			case "Authorization":
+				req.Header.Set(c.header, "Bearer "+value)
+			default:
+				req.Header.Set(c.header, value)
 			}
-			req.Header.Set(c.header, value)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -281,9 +281,11 @@ func (s *Server) APIToken() string {
 }
 
 // Credentials are what a client needs to reach the sandbox.
+// The JSON names are those of the webcrm connector's settings (the API
+// token is what /Auth/ApiLogin takes as authCode).
 type Credentials struct {
 	BaseURL  string `json:"base_url"`
-	AuthCode string `json:"auth_code"`
+	AuthCode string `json:"api_token"`
 }
 
 // Credentials returns the sandbox's credentials for a client that reaches
