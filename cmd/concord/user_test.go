@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -146,6 +147,9 @@ func TestDemoKeepRunningLeavesConfigurationsAndAnExample(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("the keep-running hint lacks %q:\n%s", want, text[strings.Index(text, "== Concord keeps"):])
 		}
+	}
+	if n := len(regexp.MustCompile(`skipped +green`).FindAllString(text, -1)); n != 10 {
+		t.Errorf("with --skip-qa, %d summary rows say the checks were skipped, want 10", n)
 	}
 	cfg := filepath.Join(dir, "customwebshop-exactonline.yaml")
 	status, err := run(t, "status", "-c", cfg)
