@@ -49,6 +49,13 @@ store: point it at a test environment of your systems, not at production.`,
 				if cfg, err = load(); err != nil {
 					return err
 				}
+				// By key or title, as concord docs takes them.
+				if source, err = systemKey(cfg, source); err != nil {
+					return err
+				}
+				if target, err = systemKey(cfg, target); err != nil {
+					return err
+				}
 			} else {
 				for _, s := range args {
 					if !slices.Contains(playground.Systems, s) {

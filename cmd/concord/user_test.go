@@ -84,6 +84,7 @@ mappings:
 		{[]string{"links", "--golden", "nosuch"}, "no golden record nosuch"},
 		{[]string{"links", "shop"}, "give both SYSTEM and DATATYPE"},
 		{[]string{"breaker", "reset", "nosuch", "customers"}, `no system "nosuch"`},
+		{[]string{"qa", "nosuch", "shop"}, `has no system "nosuch"`},
 		{[]string{"breaker", "reset", "shop", "Customers"}, `did you mean "customers"`},
 	} {
 		_, err := run(t, append(c.args, "-c", file)...)
