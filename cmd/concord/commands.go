@@ -170,8 +170,16 @@ func statusCmd(load loader) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Per system datatype: records, linked, pending inserts, dead letters, last successful collect",
-		Args:  cobra.NoArgs,
+		Short: "Per system datatype: records, linked, pending, pending inserts, dead letters, last successful collect, breaker",
+		Long: `Per system datatype: records, linked, pending, pending inserts, dead letters,
+last successful collect and breaker, then the parked dead letters with their
+reasons and what each connector last reported (an API budget nearly spent).
+
+RECORDS and LINKED count every record Concord has stored, records deleted in
+their system (tombstones) included: concord links SYSTEM DATATYPE marks them.
+PENDING records wait to be merged (a reference not linked yet); PENDING
+INSERTS are creations not yet confirmed by a listing of the target.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, st, err := openStore(cmd, load)
 			if err != nil {
