@@ -369,7 +369,9 @@ func (d *live) event(ev store.Event) {
 	case "created":
 		d.say("new       %s: no match, golden record %s", what, g)
 	case "matched":
-		d.say("linked    %s to %s: %s", what, g, strings.TrimPrefix(ev.Detail, "linked to an existing golden record "))
+		detail := strings.TrimPrefix(ev.Detail, "linked to an existing golden record ")
+		detail = strings.TrimSuffix(detail, "; 0 of 0 properties won") // a line that only links
+		d.say("linked    %s to %s: %s", what, g, detail)
 	case "merged":
 		var won []string
 		for _, p := range ev.Props {
@@ -395,6 +397,14 @@ func (d *live) event(ev store.Event) {
 	}
 }
 
+// count says n things, in the plural unless n is 1.
+func count[N ~int | ~int64](n N, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 // syncAll runs each hub until a cycle has nothing left to do.
 func (d *live) syncAll(ctx context.Context) error {
 	for _, h := range d.hubs {
@@ -406,8 +416,8 @@ func (d *live) syncAll(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		d.say("   %d record versions read, %d golden records, %d records created, %d updated",
-			total.Collected, total.Created, total.Inserted, total.Updated)
+		d.say("   %s read, %s, %s created, %d updated",
+			count(total.Collected, "record version"), count(total.Created, "golden record"), count(total.Inserted, "record"), total.Updated)
 	}
 	return nil
 }
