@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -128,6 +129,10 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 		}
 		c.calls.Add(1)
 		resp, err := c.http.Do(req)
+		if ue, ok := err.(*url.Error); ok {
+			// where() names the method and address already.
+			err = ue.Err
+		}
 		var body []byte
 		if err == nil {
 			body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
