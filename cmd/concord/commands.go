@@ -393,7 +393,7 @@ func linksCmd(load loader) *cobra.Command {
 					return err
 				}
 				if len(recs[golden]) == 0 {
-					return fmt.Errorf("no golden record %s has links (`concord links` lists golden ids)", golden)
+					return fmt.Errorf("golden record %s has no links, or does not exist (`concord links` lists golden ids)", golden)
 				}
 				for _, r := range recs[golden] {
 					fmt.Fprintf(w, "%s\t%s:%s %s\tbased_on %s%s\n", golden, r.System, r.Datatype, r.ID, r.BasedOn, flags(r))

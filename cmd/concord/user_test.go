@@ -81,7 +81,7 @@ mappings:
 		{[]string{"explain", "shop", "customers", "404"}, "customers 404 is not known to Concord"},
 		{[]string{"links", "nosuch", "customers"}, `no system "nosuch"`},
 		{[]string{"links", "shop", "orders"}, `maps no datatype "orders"`},
-		{[]string{"links", "--golden", "nosuch"}, "no golden record nosuch"},
+		{[]string{"links", "--golden", "nosuch"}, "golden record nosuch has no links"},
 		{[]string{"links", "shop"}, "give both SYSTEM and DATATYPE"},
 		{[]string{"breaker", "reset", "nosuch", "customers"}, `no system "nosuch"`},
 		{[]string{"qa", "nosuch", "shop"}, `has no system "nosuch"`},
