@@ -263,3 +263,21 @@ func TestSandboxesPrintCredentialsAsConnectorsTakeThem(t *testing.T) {
 		})
 	}
 }
+
+// The demo run twice with the same --dir starts over: the sandboxes are new
+// each time, so the stores of the first run are replaced, not reused.
+func TestDemoTwiceInOneDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the live demo takes a while; -short skips it")
+	}
+	dir := t.TempDir()
+	for i := range 2 {
+		out, err := run(t, "demo", "--skip-qa", "--dir", dir)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+		if replaced := strings.Contains(out, "replacing the store of an earlier run"); replaced != (i == 1) {
+			t.Errorf("run %d: replaced the store: %v", i+1, replaced)
+		}
+	}
+}

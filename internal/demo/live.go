@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -164,7 +165,19 @@ func (d *live) say(format string, args ...any) { fmt.Fprintf(d.out, "   "+format
 func (d *live) openHub(ctx context.Context, f Flow) (*hub, error) {
 	name := f.Source + "-" + f.Target
 	file := filepath.Join(d.opt.Dir, name+".yaml")
-	text := d.pg.Config(filepath.Join(d.opt.Dir, name+".db"), f.Source, f.Target)
+	db := filepath.Join(d.opt.Dir, name+".db")
+	// The sandboxes start empty every time, with new ids and credentials:
+	// a store of an earlier run (--dir given twice) would hold links to
+	// records that are gone and Exact tokens the new sandbox refuses.
+	if _, err := os.Stat(db); err == nil {
+		d.say("%s → %s: replacing the store of an earlier run", f.Source, f.Target)
+		for _, old := range []string{db, db + "-wal", db + "-shm"} {
+			if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove the store of an earlier run: %w", err)
+			}
+		}
+	}
+	text := d.pg.Config(db, f.Source, f.Target)
 	cfg, err := config.Parse(file, text)
 	if err != nil {
 		return nil, fmt.Errorf("configuration of %s: %w", name, err)
