@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/concordsync/concord/internal/connector"
 	"github.com/concordsync/concord/internal/demo"
 	"github.com/concordsync/concord/internal/engine"
+	"github.com/concordsync/concord/internal/mapping"
 	"github.com/concordsync/concord/internal/runner"
 	"github.com/concordsync/concord/internal/store"
 	"github.com/spf13/cobra"
@@ -58,12 +60,45 @@ func openStore(cmd *cobra.Command, load loader) (*config.Config, store.Store, er
 	return cfg, st, err
 }
 
-func open(cmd *cobra.Command, load loader) (*runner.Runner, error) {
+// open opens the configured instance; onEvent, when not nil, receives the
+// engine's history events.
+func open(cmd *cobra.Command, load loader, onEvent func(store.Event)) (*runner.Runner, error) {
 	cfg, err := load()
 	if err != nil {
 		return nil, err
 	}
-	return runner.Open(cmd.Context(), cfg, engine.Options{Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))})
+	return runner.Open(cmd.Context(), cfg, engine.Options{Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), OnEvent: onEvent})
+}
+
+// waits gathers why records and writes were deferred in a cycle, so that
+// sync --once can say what its count of deferred ones waits for.
+type waits struct {
+	mu    sync.Mutex
+	count map[string]int // "system:datatype: detail" → events
+}
+
+func (w *waits) event(ev store.Event) {
+	if ev.Action != "deferred" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.count == nil {
+		w.count = map[string]int{}
+	}
+	w.count[ev.System+":"+ev.Datatype+": "+ev.Detail]++
+}
+
+func (w *waits) print(out io.Writer, deferred int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if deferred > 0 && len(w.count) == 0 {
+		// The history notes a wait once, in the cycle that met it.
+		fmt.Fprintln(out, "deferred: records wait for a record they refer to to be linked; concord explain SYSTEM DATATYPE ID says which")
+	}
+	for _, k := range slices.Sorted(maps.Keys(w.count)) {
+		fmt.Fprintf(out, "deferred %d× %s\n", w.count[k], k)
+	}
 }
 
 func syncCmd(load loader) *cobra.Command {
@@ -76,7 +111,8 @@ func syncCmd(load loader) *cobra.Command {
 			if !once {
 				return fmt.Errorf("sync needs --once; use `concord run` to keep syncing on schedule")
 			}
-			r, err := open(cmd, load)
+			var deferred waits
+			r, err := open(cmd, load, deferred.event)
 			if err != nil {
 				return err
 			}
@@ -86,6 +122,7 @@ func syncCmd(load loader) *cobra.Command {
 				return err
 			}
 			printReport(cmd.OutOrStdout(), rep)
+			deferred.print(cmd.OutOrStdout(), rep.Deferred)
 			if len(rep.Errors) > 0 {
 				return fmt.Errorf("%d datatype(s) could not be synced", len(rep.Errors))
 			}
@@ -121,7 +158,7 @@ for the systems that send them (a verified notification makes the datatype
 due for a read at once) and a liveness check at /healthz.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := open(cmd, load)
+			r, err := open(cmd, load, nil)
 			if err != nil {
 				return err
 			}
@@ -281,12 +318,16 @@ func explainCmd(load loader) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			return explain(cmd.Context(), cmd.OutOrStdout(), st, store.Key{System: args[0], Datatype: args[1], ID: args[2]})
+			set, err := mapping.Compile(cfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", cfg.File, err)
+			}
+			return explain(cmd.Context(), cmd.OutOrStdout(), st, set, store.Key{System: args[0], Datatype: args[1], ID: args[2]})
 		},
 	}
 }
 
-func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) error {
+func explain(ctx context.Context, w io.Writer, st store.Store, set *mapping.Set, k store.Key) error {
 	recs, err := st.GetRecords(ctx, k.System, k.Datatype, []string{k.ID})
 	if err != nil {
 		return err
@@ -328,6 +369,12 @@ func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) erro
 		for _, r := range linked[g.ID] {
 			fmt.Fprintf(w, "  %s:%s %s (based on %s)\n", r.System, r.Datatype, r.ID, r.BasedOn)
 		}
+		if notIn := notLinked(set, k, g, linked[g.ID]); len(notIn) > 0 {
+			fmt.Fprintln(w, "not in:")
+			for _, line := range notIn {
+				fmt.Fprintln(w, "  "+line)
+			}
+		}
 	}
 	var evs []store.Event
 	if rec.GoldenID != "" {
@@ -346,6 +393,52 @@ func explain(ctx context.Context, w io.Writer, st store.Store, k store.Key) erro
 		}
 	}
 	return nil
+}
+
+// notLinked says, for each datatype of another system that takes records
+// of the golden record's type but holds none linked to it, why: its
+// condition does not hold, Concord only links records there, or the record
+// waits (see the history and concord status).
+func notLinked(set *mapping.Set, k store.Key, g store.Golden, linked []store.Record) []string {
+	m, ok := set.Lookup(k.System, k.Datatype)
+	if !ok {
+		return nil
+	}
+	has := func(system, datatype string) bool {
+		for _, r := range linked {
+			if r.System == system && r.Datatype == datatype {
+				return true
+			}
+		}
+		return false
+	}
+	// Linked to another datatype of the type in that system (a person, not
+	// a user): a datatype there that only links is no news.
+	elsewhere := map[string]bool{}
+	for _, r := range linked {
+		if t, ok := set.Lookup(r.System, r.Datatype); ok && t.Canonical == m.Canonical {
+			elsewhere[r.System] = true
+		}
+	}
+	var out []string
+	for _, t := range set.Mappings {
+		if t.System == k.System || t.Canonical != m.Canonical || !t.Writes() || t.Parent != nil || has(t.System, t.Datatype) {
+			continue
+		}
+		why := "waiting: see the history above and concord status"
+		if ok, _ := t.Takes(g.Props); !ok {
+			why = "its condition does not hold: " + t.WhenSource()
+		} else if ok, _ := t.InsertTakes(g.Props); !ok {
+			why = "Concord creates records there only when " + t.InsertWhenSource()
+		} else if !t.Insert {
+			if elsewhere[t.System] {
+				continue
+			}
+			why = "Concord only links records there (insert: false), and none matches the merge criteria"
+		}
+		out = append(out, fmt.Sprintf("%s:%s: %s", t.System, t.Datatype, why))
+	}
+	return out
 }
 
 func show(v any) string {

@@ -281,3 +281,66 @@ func TestDemoTwiceInOneDir(t *testing.T) {
 		}
 	}
 }
+
+// What a record is waiting for, or why it is not in another system, is
+// said by sync --once and explain.
+func TestSyncAndExplainSayWhyARecordIsNotElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "shop.json"), []byte(`{
+  "customers": [{"id": "1", "fields": {"number": "C1", "company": "Acme"}}],
+  "contacts": [{"id": "7", "fields": {"mail": "ann@acme.example", "customer": "1"}}]}`), 0o644)
+	file := filepath.Join(dir, "concord.yaml")
+	os.WriteFile(file, []byte(`
+systems:
+  shop: {kind: memory, settings: {instance: cli-why-shop, seed_file: shop.json}}
+  erp: {kind: memory, settings: {instance: cli-why-erp}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    properties:
+      - {field: number, property: code}
+      - {field: company, property: name}
+  - system: shop
+    datatype: contacts
+    canonical: contact
+    properties:
+      - {field: mail, property: email}
+      - {field: customer, property: customer, type: reference, ref: customers}
+  - system: erp
+    datatype: Accounts
+    canonical: customer
+    insert: false
+    merge: [[code]]
+    properties:
+      - {field: Code, property: code}
+      - {field: Name, property: name}
+  - system: erp
+    datatype: Contacts
+    canonical: contact
+    properties:
+      - {field: Email, property: email}
+      - {field: Account, property: customer, type: reference, ref: Accounts}
+`), 0o644)
+	for i := range 2 {
+		out, err := run(t, "sync", "--once", "-c", file)
+		if err != nil {
+			t.Fatalf("sync --once: %v\n%s", err, out)
+		}
+		want := "deferred 1× erp:Contacts: waiting for customer to be linked in erp"
+		if i == 1 {
+			want = "deferred: records wait for a record they refer to to be linked"
+		}
+		if !strings.Contains(out, "1 deferred") || !strings.Contains(out, want) {
+			t.Errorf("sync --once %d lacks %q:\n%s", i+1, want, out)
+		}
+	}
+	out, err := run(t, "explain", "shop", "customers", "1", "-c", file)
+	if err != nil || !strings.Contains(out, "not in:\n  erp:Accounts: Concord only links records there (insert: false)") {
+		t.Errorf("explain of the customer: %v\n%s", err, out)
+	}
+	out, err = run(t, "explain", "shop", "contacts", "7", "-c", file)
+	if err != nil || !strings.Contains(out, "erp:Contacts: waiting") || !strings.Contains(out, "deferred  erp:Contacts") {
+		t.Errorf("explain of the contact: %v\n%s", err, out)
+	}
+}
