@@ -207,13 +207,15 @@ func statusCmd(load loader) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Per system datatype: records, linked, pending, pending inserts, dead letters, last successful collect, breaker",
-		Long: `Per system datatype: records, linked, pending, pending inserts, dead letters,
+		Short: "Per system datatype: records, linked, deleted, pending, pending inserts, dead letters, last successful collect, breaker",
+		Long: `Per system datatype: records, linked, deleted, pending, pending inserts, dead letters,
 last successful collect and breaker, then the parked dead letters with their
 reasons and what each connector last reported (an API budget nearly spent).
 
-RECORDS and LINKED count every record Concord has stored, records deleted in
-their system (tombstones) included: concord links SYSTEM DATATYPE marks them.
+RECORDS are the records the system holds as Concord last read them, LINKED
+those of them linked to a golden record, and DELETED the records Concord saw
+deleted in the system (it keeps them, marked, in concord links SYSTEM
+DATATYPE).
 PENDING records wait to be merged (a reference not linked yet); PENDING
 INSERTS are creations not yet confirmed by a listing of the target.`,
 		Args: cobra.NoArgs,
@@ -234,7 +236,7 @@ INSERTS are creations not yet confirmed by a listing of the target.`,
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SYSTEM\tDATATYPE\tRECORDS\tLINKED\tPENDING\tPENDING INSERTS\tDEAD LETTERS\tLAST COLLECT\tBREAKER")
+			fmt.Fprintln(tw, "SYSTEM\tDATATYPE\tRECORDS\tLINKED\tDELETED\tPENDING\tPENDING INSERTS\tDEAD LETTERS\tLAST COLLECT\tBREAKER")
 			for _, s := range rows {
 				last := "never"
 				if !s.LastSuccess.IsZero() {
@@ -244,7 +246,7 @@ INSERTS are creations not yet confirmed by a listing of the target.`,
 				if s.Breaker != "" {
 					br = s.Breaker
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.System, s.Datatype, s.Records, s.Linked, s.Pending, s.PendingInserts, s.DeadLetters, last, br)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.System, s.Datatype, s.Records-s.Deleted, s.Linked, s.Deleted, s.Pending, s.PendingInserts, s.DeadLetters, last, br)
 			}
 			tw.Flush()
 			for _, s := range rows {

@@ -539,7 +539,7 @@ func (e *Engine) liveRecords(ctx context.Context, system, datatype string) (int6
 	}
 	for _, s := range sts {
 		if s.System == system && s.Datatype == datatype {
-			return s.Records, nil
+			return s.Records - s.Deleted, nil // tombstones are not held by the system
 		}
 	}
 	return 0, nil

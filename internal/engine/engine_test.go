@@ -350,6 +350,41 @@ func TestBreakerStopsMassDeletionFromTruncatedRead(t *testing.T) {
 	}
 }
 
+// Records deleted long ago are tombstones in the store: they must not count
+// as records the datatype holds, or a datatype that shrank by ordinary
+// deletions loses the breaker's protection against a read cut short.
+func TestBreakerCountsLiveRecordsOnly(t *testing.T) {
+	yaml := strings.Replace(fmt.Sprintf(customersYAML, "propagate", "propagate"), "    delete: propagate\n", "    delete: propagate\n    full_scan: 1ms\n", 1)
+	w := newWorld(t, yaml)
+	var ids []string
+	for i := 0; i < 40; i++ {
+		ids = append(ids, w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)}).ID)
+	}
+	w.settle()
+	// 24 ordinary deletions, 4 a cycle (below the breaker's minimum).
+	for c := 0; c < 6; c++ {
+		for _, id := range ids[4*c : 4*c+4] {
+			w.sys["a"].Remove("customers", id)
+		}
+		if rep := w.sync(); len(rep.BreakerHit) > 0 {
+			t.Fatalf("cycle %d: 4 deletions tripped the breaker", c)
+		}
+	}
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 16 {
+		t.Fatalf("b has %d accounts after 24 deletions, want 16", n)
+	}
+	// A full read cut short to nothing would delete all 16 live records:
+	// more than half of them, though fewer than half of the 40 stored.
+	w.sys["a"].SetFaults(memory.Faults{EmptyPageRate: 1})
+	if rep := w.sync(); len(rep.BreakerHit) == 0 {
+		t.Fatalf("breaker did not trip on an empty full read of 16 live records: %+v", rep)
+	}
+	if n := w.count("b", "Accounts"); n != 16 {
+		t.Fatalf("b lost records to a truncated read: %d left, want 16", n)
+	}
+}
+
 const contactsYAML = `
 systems:
   a: {kind: memory}

@@ -249,9 +249,12 @@ type ShareBatch struct {
 type DatatypeStatus struct {
 	System   string `json:"system"`
 	Datatype string `json:"datatype"`
-	// Records counts every stored record, tombstones (Deleted) included.
+	// Records counts every stored record, tombstones (Deleted) included;
+	// Deleted counts the tombstones alone, so the records the system holds
+	// are Records - Deleted.
 	Records int64 `json:"records"`
-	Linked  int64 `json:"linked"`  // records with a GoldenID
+	Deleted int64 `json:"deleted"`
+	Linked  int64 `json:"linked"`  // records with a GoldenID, tombstones left out
 	Pending int64 `json:"pending"` // records waiting to be merged
 	// PendingInserts counts the intents of the system datatype.
 	PendingInserts int64 `json:"pending_inserts"`

@@ -859,7 +859,10 @@ func (s *Store) Status(ctx context.Context) ([]store.DatatypeStatus, error) {
 		st.Records = int64(len(t.rows))
 		st.Pending = int64(len(t.pending))
 		for _, r := range t.rows {
-			if r.GoldenID != "" {
+			switch {
+			case r.Deleted:
+				st.Deleted++
+			case r.GoldenID != "":
 				st.Linked++
 			}
 		}

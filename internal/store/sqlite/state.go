@@ -167,7 +167,8 @@ func (s *Store) EventsForRecord(ctx context.Context, k store.Key) ([]store.Event
 // counts: one that only has intents or dead letters so far is shown too.
 const sqlStatus = `
 WITH
-  r AS (SELECT system, datatype, count(*) AS n, sum(golden_id <> '') AS linked
+  r AS (SELECT system, datatype, count(*) AS n, sum(deleted) AS deleted,
+               sum(golden_id <> '' AND deleted = 0) AS linked
         FROM records GROUP BY system, datatype),
   p AS (SELECT system, datatype, count(*) AS n
         FROM records INDEXED BY records_pending WHERE pending = 1 GROUP BY system, datatype),
@@ -177,7 +178,7 @@ WITH
         UNION SELECT system, datatype FROM cursors
         UNION SELECT system, datatype FROM i
         UNION SELECT system, datatype FROM d)
-SELECT k.system, k.datatype, coalesce(r.n, 0), coalesce(r.linked, 0), coalesce(p.n, 0),
+SELECT k.system, k.datatype, coalesce(r.n, 0), coalesce(r.deleted, 0), coalesce(r.linked, 0), coalesce(p.n, 0),
        coalesce(i.n, 0), coalesce(d.n, 0), coalesce(c.last_success, 0), coalesce(c.breaker, '')
 FROM k
 LEFT JOIN r ON r.system = k.system AND r.datatype = k.datatype
@@ -199,7 +200,7 @@ func (s *Store) Status(ctx context.Context) ([]store.DatatypeStatus, error) {
 			st          store.DatatypeStatus
 			lastSuccess int64
 		)
-		if err := rows.Scan(&st.System, &st.Datatype, &st.Records, &st.Linked, &st.Pending,
+		if err := rows.Scan(&st.System, &st.Datatype, &st.Records, &st.Deleted, &st.Linked, &st.Pending,
 			&st.PendingInserts, &st.DeadLetters, &lastSuccess, &st.Breaker); err != nil {
 			return nil, fmt.Errorf("status: %w", err)
 		}

@@ -1281,16 +1281,20 @@ func testLargeSlices(t *testing.T, h *harness) {
 func testStatus(t *testing.T, h *harness) {
 	equal(t, "status of an empty store", len(h.status()), 0)
 
-	// shop Customer: 4 records, 2 linked, 1 of them pending again, 1 intent, 1 parked + 1 retrying dead letter.
-	h.collectVersions(version("c1", "h", nil), version("c2", "h", nil), version("c3", "h", nil), version("c4", "h", nil))
+	// shop Customer: 5 records, 3 linked, of which 1 pending again and 1
+	// deleted since (a tombstone: counted in Records and Deleted, not in
+	// Linked), 1 intent, 1 parked + 1 retrying dead letter.
+	h.collectVersions(version("c1", "h", nil), version("c2", "h", nil), version("c3", "h", nil), version("c4", "h", nil), version("c5", "h", nil))
 	h.merge(store.MergeBatch{
-		Links: []store.Record{linkTo(shop, customer, "c1", "g1", "h"), linkTo(shop, customer, "c2", "g2", "h")},
+		Links: []store.Record{linkTo(shop, customer, "c1", "g1", "h"), linkTo(shop, customer, "c2", "g2", "h"), linkTo(shop, customer, "c5", "g5", "h")},
 		DeadLetters: []store.DeadLetter{
 			{System: shop, Datatype: customer, Stage: "map", Ref: "c3", Attempts: 5, Parked: true},
 			{System: shop, Datatype: customer, Stage: "map", Ref: "c4", Attempts: 1},
 		},
 	})
-	h.collectVersions(version("c2", "h2", nil))
+	gone := version("c5", "h3", nil)
+	gone.Deleted = true
+	h.collectVersions(version("c2", "h2", nil), gone)
 	cur := "x"
 	before := time.Now()
 	h.collect(store.CollectBatch{System: shop, Datatype: customer, Cursor: &cur, Done: true})
@@ -1312,7 +1316,7 @@ func testStatus(t *testing.T, h *harness) {
 	equal(t, "status", st, []store.DatatypeStatus{
 		{System: erp, Datatype: account, Breaker: "tripped"},
 		{System: erp, Datatype: customer, DeadLetters: 1},
-		{System: shop, Datatype: customer, Records: 4, Linked: 2, Pending: 3, PendingInserts: 1, DeadLetters: 1},
+		{System: shop, Datatype: customer, Records: 5, Deleted: 1, Linked: 2, Pending: 4, PendingInserts: 1, DeadLetters: 1},
 	})
 }
 
