@@ -417,6 +417,31 @@ mappings:
       - {field: account, property: customer, ref: accounts}
 `
 
+// A target that takes no inserts has nothing to do for a golden record it
+// does not hold: a reference it could not resolve there is no reason to
+// wait, and the cycle must not report it deferred, cycle after cycle.
+func TestNoWaitForAReferenceInATargetThatTakesNoInserts(t *testing.T) {
+	yaml := strings.Replace(contactsYAML, "    datatype: accounts\n", "    datatype: accounts\n    insert: false\n", 1)
+	yaml = strings.Replace(yaml, "    datatype: contacts\n", "    datatype: contacts\n    insert: false\n", 1)
+	w := newWorld(t, yaml)
+	org := w.sys["a"].Create("orgs", connector.Fields{"code": "O1"})
+	w.sys["a"].Create("people", connector.Fields{"email": "p@o1", "org": org.ID})
+	w.settle()
+	if rep := w.sync(); rep.Deferred != 0 {
+		t.Fatalf("a quiet cycle reports %d deferred: %+v", rep.Deferred, rep)
+	}
+	if n := len(w.records("b", "contacts")); n != 0 {
+		t.Fatalf("b, which takes no inserts, has %d contacts", n)
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "b", "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 0 {
+		t.Fatalf("waits recorded for a target that takes no inserts: %+v", dls)
+	}
+}
+
 func TestReferencesAreTranslatedAndDeferred(t *testing.T) {
 	w := newWorld(t, contactsYAML)
 	org := w.sys["a"].Create("orgs", connector.Fields{"code": "O1"})

@@ -360,8 +360,13 @@ func (e *Engine) plan(ctx context.Context, s *shareState, m *mapping.Mapping, g 
 		return nil
 	}
 	if rec == nil && len(mine) == 0 {
-		// Not there yet: insert_when says whether to create it (a linked
-		// record is kept in sync whatever it says).
+		// Not there yet. A datatype that takes no inserts has nothing to do
+		// (not even wait for a reference: it would wait forever), and
+		// insert_when says whether to create it (a linked record is kept in
+		// sync whatever it says).
+		if !m.Insert {
+			return nil
+		}
 		ins, err := m.InsertTakes(g.Props)
 		if err != nil {
 			ev("failed", "insert_when: "+err.Error())
