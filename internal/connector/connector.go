@@ -6,6 +6,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -130,7 +131,40 @@ func Temporary(err error) error { return &TemporaryError{Err: err} }
 // IsTemporary reports whether err is worth retrying.
 func IsTemporary(err error) bool {
 	var t *TemporaryError
-	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded) || IsThrottled(err)
+	return errors.As(err, &t) || errors.Is(err, context.DeadlineExceeded) || IsThrottled(err) || IsUnavailable(err)
+}
+
+// UnavailableError marks a failure of the system rather than of the
+// record: it could not be reached, or said it cannot serve now (503, a
+// gateway's 502 or 504), after the connector's own retries. It is
+// temporary and, like a spent call budget, not the record's fault: the
+// engine stops calling the system for the rest of the cycle and does not
+// count the failure against the records it was writing, so an outage
+// parks nothing and the sync resumes by itself when the system is back.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Unavailable wraps err as the system being unavailable.
+func Unavailable(err error) error { return &UnavailableError{Err: err} }
+
+// IsUnavailable reports whether err says the system is unavailable:
+// wrapped by Unavailable, or a network failure anywhere in its chain (a
+// connection refused or reset, a name that does not resolve, a network
+// timeout).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var u *UnavailableError
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &u) || errors.As(err, &op) || errors.As(err, &dns) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ThrottledError marks a call not made, or refused, because the system's

@@ -209,6 +209,12 @@ func (c *client) do(ctx context.Context, cl call) (*answer, error) {
 			} else {
 				se.Note = fmt.Sprintf("after %d attempts", attempt)
 			}
+			switch status {
+			case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+				// The system (or the gateway before it) cannot serve now:
+				// not this record's fault.
+				return nil, connector.Unavailable(se)
+			}
 			return nil, connector.Temporary(se)
 		}
 		return nil, classify(se)
