@@ -150,9 +150,9 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 func Unavailable(err error) error { return &UnavailableError{Err: err} }
 
 // IsUnavailable reports whether err says the system is unavailable:
-// wrapped by Unavailable, or a network failure anywhere in its chain (a
-// connection refused or reset, a name that does not resolve, a network
-// timeout).
+// wrapped by Unavailable, or a failure to reach it anywhere in its chain (a
+// connection refused or reset, a name that does not resolve). A call that
+// timed out is not counted here: one slow answer says little of the system.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -160,11 +160,7 @@ func IsUnavailable(err error) bool {
 	var u *UnavailableError
 	var op *net.OpError
 	var dns *net.DNSError
-	if errors.As(err, &u) || errors.As(err, &op) || errors.As(err, &dns) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return errors.As(err, &u) || errors.As(err, &op) || errors.As(err, &dns)
 }
 
 // ThrottledError marks a call not made, or refused, because the system's

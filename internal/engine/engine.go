@@ -77,6 +77,10 @@ type Engine struct {
 	// after a restart, which only makes intents wait for the next whole
 	// listing.
 	whole map[string]int64
+	// down holds the systems found unavailable in the cycle in progress
+	// (connector.IsUnavailable), with the error that said so: they are
+	// not called again until the next cycle.
+	down map[string]error
 }
 
 // stopping tells whether the cycle in progress was asked to stop.
@@ -223,6 +227,7 @@ func (e *Engine) Cycle(ctx context.Context, due Due, stop <-chan struct{}) (Repo
 	defer e.mu.Unlock()
 	e.stop = stop
 	e.unread = map[string]bool{}
+	e.down = map[string]error{}
 	var rep Report
 	done := map[string]bool{}
 	for _, typ := range e.maps.Order {
@@ -273,11 +278,18 @@ func (e *Engine) collectMerge(ctx context.Context, typ string, due Due) (Report,
 		if due != nil && !due(m) {
 			continue
 		}
+		if e.down[m.System] != nil {
+			continue // reported once, when it was found down
+		}
 		r, err := e.collect(ctx, m)
 		rep.add(r)
 		if err != nil {
 			if fatal(ctx, err) {
 				return rep, err
+			}
+			if connector.IsUnavailable(err) {
+				e.down[m.System] = err
+				err = fmt.Errorf("%w; %s is not called again in this cycle", err, m.System)
 			}
 			rep.Errors = append(rep.Errors, fmt.Errorf("collect %s: %w", m.Name(), err))
 			e.log.Warn("collect failed", "system", m.System, "datatype", m.Datatype, "err", err)

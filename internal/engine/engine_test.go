@@ -350,6 +350,66 @@ func TestBreakerStopsMassDeletionFromTruncatedRead(t *testing.T) {
 	}
 }
 
+// An outage of a system is not its records' fault: writes waiting for it
+// are not counted as failed attempts (which would park them after the
+// retry limit, and the sync would not resume by itself), the system is not
+// called again in the cycle after it was found down, and everything
+// arrives once it is back.
+func TestOutageParksNothingAndResumes(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "propagate", "propagate"))
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)}).ID)
+	}
+	w.settle()
+	w.sys["b"].SetFaults(memory.Faults{Down: true})
+	// Edits of linked records (written without waiting for a read of b)
+	// and new records (which wait for one).
+	for i, id := range ids {
+		w.sys["a"].Edit("customers", id, connector.Fields{"name": fmt.Sprint("Customer ", i)})
+	}
+	for i := 3; i < 6; i++ {
+		w.sys["a"].Create("customers", connector.Fields{"code": fmt.Sprint("C", i)})
+	}
+	limit := w.eng.retryLimit()
+	for c := 0; c < limit+2; c++ {
+		before := w.sys["b"].Calls()
+		rep := w.sync()
+		if rep.Failed != 0 {
+			t.Fatalf("cycle %d of the outage counts %d failed writes: %+v", c, rep.Failed, rep)
+		}
+		if len(rep.Errors) == 0 {
+			t.Fatalf("cycle %d: the outage is not reported", c)
+		}
+		calls := 0
+		for op, n := range w.sys["b"].Calls() {
+			calls += n - before[op]
+		}
+		if calls > 1 {
+			t.Fatalf("cycle %d called the system that is down %d times; once it is found down it waits for the next cycle", c, calls)
+		}
+	}
+	dls, err := w.st.DeadLetters(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dls {
+		if d.Parked {
+			t.Fatalf("parked during an outage: %+v", d)
+		}
+	}
+	w.sys["b"].SetFaults(memory.Faults{})
+	w.settle()
+	if n := w.count("b", "Accounts"); n != 6 {
+		t.Fatalf("b has %d accounts once it is back, want 6", n)
+	}
+	for _, r := range w.records("b", "Accounts") {
+		if r.Fields["Code"] != "C3" && r.Fields["Code"] != "C4" && r.Fields["Code"] != "C5" && r.Fields["Name"] == nil {
+			t.Fatalf("an edit made during the outage did not arrive: %v", r.Fields)
+		}
+	}
+}
+
 // Records deleted long ago are tombstones in the store: they must not count
 // as records the datatype holds, or a datatype that shrank by ordinary
 // deletions loses the breaker's protection against a read cut short.

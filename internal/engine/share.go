@@ -644,7 +644,7 @@ func (e *Engine) settled(m *mapping.Mapping, ins []store.Intent) bool {
 func (e *Engine) bulkInsert(ctx context.Context, s *shareState, i int) {
 	w := s.writes[i]
 	bi, ok := e.conns[w.m.System].(connector.BulkInserter)
-	if !ok || w.op != "insert" || w.made != nil {
+	if !ok || w.op != "insert" || w.made != nil || e.down[w.m.System] != nil {
 		return
 	}
 	var idx []int
@@ -671,6 +671,17 @@ func (e *Engine) bulkInsert(ctx context.Context, s *shareState, i int) {
 
 // execute makes one API call and records its outcome.
 func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.DeadLetter, now time.Time) error {
+	if e.down[w.m.System] != nil && w.made == nil {
+		// Found unavailable earlier in this cycle: not called, so nothing
+		// was written; it waits, as for a spent call budget.
+		for _, in := range append([]store.Intent{w.intent}, w.lines...) {
+			if in.ID != "" {
+				s.batch.IntentsDone = append(s.batch.IntentsDone, in.ID)
+			}
+		}
+		s.throttled(w, unavailable(w), now)
+		return nil
+	}
 	conn := e.conns[w.m.System]
 	var err error
 	switch w.op {
@@ -762,6 +773,18 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			s.event(w, rec.Key, "deleted", "deleted because the golden record was deleted (delete policy propagate)", now)
 		}
 	}
+	if connector.IsUnavailable(err) {
+		// The system cannot be reached: not the record's fault either. It
+		// is not called again in this cycle. An insert's intent stays open:
+		// the call may have been carried out before the connection failed.
+		if e.down[w.m.System] == nil {
+			e.down[w.m.System] = err
+			s.rep.Errors = append(s.rep.Errors, fmt.Errorf("share %s: %w; %s is not called again in this cycle", w.m.Name(), err, w.m.System))
+			e.log.Warn("system unavailable; its writes wait for the next cycle", "system", w.m.System, "err", err)
+		}
+		s.throttled(w, unavailable(w), now)
+		return nil
+	}
 	if connector.IsThrottled(err) {
 		// The system's call budget is spent: not the record's fault, so no
 		// attempt is counted and nothing is parked; later cycles retry.
@@ -779,8 +802,16 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 	return nil
 }
 
-// throttled records that a write waits for its system's call budget. The
-// history gets one line per reason, not one per cycle.
+// unavailable is the reason a write waits for its system to be reachable.
+// It leaves out the error (in the cycle's report and the log), so that
+// the history gets one line per outage, not one per cycle.
+func unavailable(w write) string {
+	return fmt.Sprintf("%s %s waits for %s to be reachable again; retried without counting as a failure", w.op, w.m.Name(), w.m.System)
+}
+
+// throttled records that a write waits for its system's call budget (or
+// for the system to be reachable). The history gets one line per reason,
+// not one per cycle.
 func (s *shareState) throttled(w write, detail string, now time.Time) {
 	s.done[w.g.ID] = false
 	s.rep.Deferred++

@@ -32,6 +32,9 @@ type Faults struct {
 	// FailNext: the next FailNext calls fail with a connector.Temporary
 	// error; it counts down as they do.
 	FailNext int
+	// Down: every call fails with a connector.Unavailable error, as when
+	// the system cannot be reached, and does nothing.
+	Down bool
 }
 
 // SetFaults replaces the faults in force; the zero Faults turns them off.
@@ -71,6 +74,8 @@ func (s *System) enter(ctx context.Context, op, datatype string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case s.faults.Down:
+		return connector.Unavailable(s.errorf(op, datatype, "simulated outage: the system cannot be reached"))
 	case s.faults.FailNext > 0:
 		s.faults.FailNext--
 		return connector.Temporary(s.errorf(op, datatype, "simulated failure (FailNext)"))
