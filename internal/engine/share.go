@@ -16,14 +16,28 @@ import (
 
 // share writes the dirty golden records of a canonical type to every
 // datatype that takes them, batch by batch.
-func (e *Engine) share(ctx context.Context, typ string) (Report, error) {
-	var rep Report
+//
+// A batch's commit runs while the next batch is read and planned (on the
+// second core): those reads concern other golden records, which the commit
+// does not touch. The next batch waits for it before anything that could
+// depend on it (references to the golden records being committed) and
+// before its first write, so no API call is made before the previous batch
+// is stored, as in a sequential run. Types with lines are shared one batch
+// after the other: sharing a parent marks its lines (redirtyLines).
+func (e *Engine) share(ctx context.Context, typ string) (rep Report, err error) {
 	var outs []*mapping.Mapping
 	for _, m := range e.maps.ForType(typ) {
 		if m.Writes() {
 			outs = append(outs, m)
 		}
 	}
+	_, hasLines := e.maps.Criteria[mapping.LinesType(typ)]
+	var inflight *shareCommit
+	defer func() {
+		if werr := e.awaitShare(&inflight); err == nil {
+			err = werr
+		}
+	}()
 	after := ""
 	cursors := map[string]store.Cursor{}
 	for {
@@ -34,7 +48,7 @@ func (e *Engine) share(ctx context.Context, typ string) (Report, error) {
 		if len(gs) == 0 {
 			return rep, nil
 		}
-		r, err := e.shareBatch(ctx, outs, gs, cursors)
+		r, err := e.shareBatch(ctx, outs, gs, cursors, &inflight, !hasLines)
 		rep.add(r)
 		if err != nil {
 			return rep, err
@@ -44,6 +58,28 @@ func (e *Engine) share(ctx context.Context, typ string) (Report, error) {
 		}
 		after = gs[len(gs)-1].ID
 	}
+}
+
+// shareCommit is the commit of a share batch, running.
+type shareCommit struct {
+	done    chan error
+	goldens map[string]bool // the batch's golden ids
+	events  []store.Event
+}
+
+// awaitShare waits for the commit in flight, if any, and emits its events.
+func (e *Engine) awaitShare(c **shareCommit) error {
+	if *c == nil {
+		return nil
+	}
+	err := <-(*c).done
+	evs := (*c).events
+	*c = nil
+	if err != nil {
+		return stErr(err)
+	}
+	e.emit(evs)
+	return nil
 }
 
 // write is one planned write to one system record.
@@ -95,7 +131,8 @@ func (s *shareState) wait(m *mapping.Mapping, g *store.Golden, detail string, no
 		Action: "deferred", Detail: detail})
 }
 
-func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden, cursors map[string]store.Cursor) (Report, error) {
+func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden, cursors map[string]store.Cursor,
+	inflight **shareCommit, overlap bool) (Report, error) {
 	now := e.opt.Now()
 	ids := make([]string, len(gs))
 	for i := range gs {
@@ -109,7 +146,14 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	if err != nil {
 		return Report{}, stErr(err)
 	}
-	resolve, err := e.refResolver(ctx, outs, gs)
+	resolve, err := e.refResolver(ctx, outs, gs, func(refs []string) error {
+		// A reference to a golden record of the batch being committed
+		// resolves through the records that commit stores.
+		if *inflight != nil && slices.ContainsFunc(refs, func(id string) bool { return (*inflight).goldens[id] }) {
+			return e.awaitShare(inflight)
+		}
+		return nil
+	})
 	if err != nil {
 		return Report{}, err
 	}
@@ -148,6 +192,10 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		}
 	}
 
+	// Nothing is written before the previous batch is stored.
+	if err := e.awaitShare(inflight); err != nil {
+		return s.rep, err
+	}
 	// Announce every insert before any API call, in one transaction.
 	var ins []store.Intent
 	for _, w := range s.writes {
@@ -193,6 +241,15 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	sort.Strings(s.batch.Clean)
 	if err := e.crash(PointShareCommit); err != nil {
 		return s.rep, err
+	}
+	if overlap {
+		c := &shareCommit{done: make(chan error, 1), goldens: make(map[string]bool, len(gs)), events: s.batch.Events}
+		for i := range gs {
+			c.goldens[gs[i].ID] = true
+		}
+		go func(b store.ShareBatch) { c.done <- e.st.CommitShare(ctx, b) }(s.batch)
+		*inflight = c
+		return s.rep, nil
 	}
 	if err := e.st.CommitShare(ctx, s.batch); err != nil {
 		return s.rep, stErr(err)
@@ -532,7 +589,7 @@ func (e *Engine) inlineLines(ctx context.Context, m *mapping.Mapping, g *store.G
 	if len(live) == 0 {
 		return nil, nil, fmt.Sprintf("waiting for lines: %s creates a record only together with its lines (%s)", m.Name(), m.Lines.InsertField), nil
 	}
-	resolve, err := e.refResolver(ctx, []*mapping.Mapping{lm}, live)
+	resolve, err := e.refResolver(ctx, []*mapping.Mapping{lm}, live, nil)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -972,7 +1029,7 @@ func (e *Engine) cursor(ctx context.Context, cache map[string]store.Cursor, syst
 
 // refResolver loads the links of every golden record the batch refers to
 // and returns, per target system, a resolver from golden id to record id.
-func (e *Engine) refResolver(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden) (func(system string) mapping.Resolver, error) {
+func (e *Engine) refResolver(ctx context.Context, outs []*mapping.Mapping, gs []store.Golden, before func(refs []string) error) (func(system string) mapping.Resolver, error) {
 	want := map[string]bool{}
 	for _, m := range outs {
 		for _, r := range m.Rows {
@@ -988,8 +1045,14 @@ func (e *Engine) refResolver(ctx context.Context, outs []*mapping.Mapping, gs []
 	}
 	var linked map[string][]store.Record
 	if len(want) > 0 {
+		refs := sortedKeys(want)
+		if before != nil {
+			if err := before(refs); err != nil {
+				return nil, err
+			}
+		}
 		var err error
-		if linked, err = e.st.RecordsForGoldens(ctx, sortedKeys(want)); err != nil {
+		if linked, err = e.st.RecordsForGoldens(ctx, refs); err != nil {
 			return nil, stErr(err)
 		}
 	}
