@@ -117,9 +117,7 @@ func (e *Engine) insertsWaiting(ctx context.Context, m *mapping.Mapping, gen int
 // and the content hash drops what was already stored. Deletions are held
 // back to the end so the circuit breaker can refuse a listing that would
 // delete far more than it should.
-func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (Report, listing, error) {
-	var rep Report
-	var l listing
+func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (rep Report, l listing, err error) {
 	datatype := m.Datatype
 	conn := e.conns[m.System]
 	e.unread[m.Name()] = true // until the listing completes
@@ -140,10 +138,24 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 	var intents *[]store.Intent // loaded when a page holds a tombstone of an unknown record
 	cursor := cur.Value
 	req := connector.ListRequest{Cursor: cur.Value, Full: full}
+	// A page's commit runs while the next page is read, compared and
+	// merged (see collectCommit). It is awaited before anything the next
+	// page does could depend on it, and before the next page's own commit.
+	var inflight *collectCommit
+	defer func() {
+		if werr := e.awaitCollect(&inflight, &rep); err == nil {
+			err = werr
+		}
+	}()
 	for {
 		page, err := conn.List(ctx, datatype, req)
 		if err != nil {
 			return rep, l, fmt.Errorf("list: %w", err)
+		}
+		if inflight.holdsAny(page.Records) {
+			if err := e.awaitCollect(&inflight, &rep); err != nil {
+				return rep, l, err
+			}
 		}
 		versions, seen, dels, replaced, fresh, err := e.diffPage(ctx, m, page.Records, full, &intents)
 		if err != nil {
@@ -154,6 +166,9 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 			// (a crash before their merge, a reference that did not resolve)
 			// are merged first: each version a system showed is merged once,
 			// so a value it held is not lost when the next one empties it.
+			if err := e.awaitCollect(&inflight, &rep); err != nil {
+				return rep, l, err
+			}
 			if _, err := e.mergeBatch(ctx, m, replaced); err != nil {
 				return rep, l, err
 			}
@@ -166,31 +181,49 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 		if page.Cursor != "" {
 			cursor = page.Cursor
 		}
+		var next *collectCommit
 		if len(versions) > 0 || len(seen) > 0 {
-			cb := store.CollectBatch{System: m.System, Datatype: datatype, Versions: versions, Seen: seen, ScanGen: scanGen}
-			var merged *mergeState
+			next = &collectCommit{batch: store.CollectBatch{System: m.System, Datatype: datatype, Versions: versions, Seen: seen, ScanGen: scanGen}}
 			if fresh && len(versions) > 0 {
-				if merged, err = e.mergeFresh(ctx, m, versions); err != nil {
+				if inflight != nil && (selfReferring(m) || intents == nil || insertIntents(*intents)) {
+					// The merge would read what the commit in flight writes:
+					// records of this datatype, or the golden records that
+					// intents are for.
+					if err := e.awaitCollect(&inflight, &rep); err != nil {
+						return rep, l, err
+					}
+				}
+				merged, err := e.mergeFresh(ctx, m, versions, func(values map[string]bool) error {
+					if inflight.affects(values) {
+						return e.awaitCollect(&inflight, &rep)
+					}
+					return nil
+				})
+				if err != nil {
 					return rep, l, err
 				}
 				if merged != nil {
 					// No crash point of its own: a crash here is one before
 					// the page is stored, which collect.after-page covers
 					// for the page before it.
-					cb.Merge = &merged.batch
+					next.batch.Merge = &merged.batch
+					next.merged = merged
 				}
 			}
-			if err := e.st.CommitCollect(ctx, cb); err != nil {
-				return rep, l, stErr(err)
-			}
-			if merged != nil {
-				rep.add(merged.rep)
-				e.emit(merged.batch.Events)
-			}
+		}
+		// The previous page is stored before this one.
+		if err := e.awaitCollect(&inflight, &rep); err != nil {
+			return rep, l, err
+		}
+		if next != nil {
+			next.start(ctx, e.st)
+			inflight = next
 		}
 		if page.NextPageToken == "" {
 			break
 		}
+		// Returning awaits the commit in flight: a crash here, or a stop,
+		// leaves this page stored, as a sequential run does.
 		if err := e.crash(PointCollectPage); err != nil {
 			return rep, l, err
 		}
@@ -198,6 +231,9 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 			return rep, l, nil // the cursor stays; the next cycle reads again
 		}
 		req.PageToken = page.NextPageToken
+	}
+	if err := e.awaitCollect(&inflight, &rep); err != nil {
+		return rep, l, err
 	}
 
 	var missing []store.Record
@@ -260,6 +296,103 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 	return rep, l, nil
 }
 
+// collectCommit is a page's commit, running while the next page is read,
+// compared with the store and merged. Those reads concern other records (a
+// page that lists one of its records waits for it) and, for the merge,
+// golden records the commit does not touch: the next page waits for it
+// when one of its merge-key values is one the commit adds or removes, when
+// the mapping refers to its own datatype, or when insert intents are open.
+type collectCommit struct {
+	batch  store.CollectBatch
+	merged *mergeState
+	done   chan error
+	ids    map[string]bool
+	// affected holds the merge-key values (criterion name, NUL, value) the
+	// commit adds or removes.
+	affected map[string]bool
+}
+
+func (c *collectCommit) start(ctx context.Context, st store.Store) {
+	c.ids = make(map[string]bool, len(c.batch.Versions)+len(c.batch.Seen))
+	for _, v := range c.batch.Versions {
+		c.ids[v.ID] = true
+	}
+	for _, id := range c.batch.Seen {
+		c.ids[id] = true
+	}
+	if c.merged != nil {
+		c.affected = c.merged.affectedKeys()
+	}
+	c.done = make(chan error, 1)
+	go func() { c.done <- st.CommitCollect(ctx, c.batch) }()
+}
+
+// holdsAny tells whether the commit stores one of the records.
+func (c *collectCommit) holdsAny(recs []connector.Record) bool {
+	if c == nil {
+		return false
+	}
+	for _, r := range recs {
+		if c.ids[r.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+// affects tells whether the commit changes which golden records hold one of
+// the merge-key values.
+func (c *collectCommit) affects(values map[string]bool) bool {
+	if c == nil {
+		return false
+	}
+	for v := range values {
+		if c.affected[v] {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitCollect waits for the commit in flight, if any, and counts and emits
+// its merge.
+func (e *Engine) awaitCollect(c **collectCommit, rep *Report) error {
+	if *c == nil {
+		return nil
+	}
+	err := <-(*c).done
+	merged := (*c).merged
+	*c = nil
+	if err != nil {
+		return stErr(err)
+	}
+	if merged != nil {
+		rep.add(merged.rep)
+		e.emit(merged.batch.Events)
+	}
+	return nil
+}
+
+// selfReferring tells whether a mapping has a reference to its own datatype.
+func selfReferring(m *mapping.Mapping) bool {
+	for _, r := range m.Rows {
+		if r.Ref == m.Datatype {
+			return true
+		}
+	}
+	return false
+}
+
+// insertIntents tells whether open intents include an insert.
+func insertIntents(ins []store.Intent) bool {
+	for _, in := range ins {
+		if in.RecordID == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // mergeFresh merges the versions of records seen for the first time, to be
 // committed with them (ADR 13): their rows are then written once, already
 // linked, instead of stored pending and rewritten by the merge. The merge
@@ -267,7 +400,7 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 // (the versions are stored pending and merged as usual) when that cannot
 // be promised: values that the store would give back in another form, or a
 // record that fails or waits, which merge counts and retries.
-func (e *Engine) mergeFresh(ctx context.Context, m *mapping.Mapping, versions []store.Record) (*mergeState, error) {
+func (e *Engine) mergeFresh(ctx context.Context, m *mapping.Mapping, versions []store.Record, before func(keyValues map[string]bool) error) (*mergeState, error) {
 	recs := make([]store.Record, len(versions))
 	for i, v := range versions {
 		if v.Deleted || !storedFields(v.Fields) || !storedFieldTimes(v.FieldTimes) {
@@ -284,7 +417,7 @@ func (e *Engine) mergeFresh(ctx context.Context, m *mapping.Mapping, versions []
 	}
 	// Merge takes pending records in id order.
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
-	s, err := e.planMerge(ctx, m, recs)
+	s, err := e.planMerge(ctx, m, recs, before)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,9 @@ type mergeState struct {
 	matchedBy map[string]string
 	touched   map[string]bool
 	created   map[string]bool // golden records created in this batch
+	// loadedKeys are the match keys of the golden records read from the
+	// store, as they were read (criterion name -> value).
+	loadedKeys map[string]map[string]string
 	// intents are the open insert intents of this system datatype, by
 	// golden id: a record matching one is our own insert coming back.
 	intents map[string][]store.Intent
@@ -78,7 +81,7 @@ type mergeState struct {
 }
 
 func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []store.Record) (Report, error) {
-	s, err := e.planMerge(ctx, m, recs)
+	s, err := e.planMerge(ctx, m, recs, nil)
 	if err != nil {
 		return s.rep, err
 	}
@@ -93,7 +96,9 @@ func (e *Engine) mergeBatch(ctx context.Context, m *mapping.Mapping, recs []stor
 }
 
 // planMerge computes the merge of a batch of records without storing it.
-func (e *Engine) planMerge(ctx context.Context, m *mapping.Mapping, recs []store.Record) (*mergeState, error) {
+// before, when set, is called with the merge-key values the batch looks up
+// (criterion name, NUL, value) before the golden records holding them are.
+func (e *Engine) planMerge(ctx context.Context, m *mapping.Mapping, recs []store.Record, before func(keyValues map[string]bool) error) (*mergeState, error) {
 	s := &mergeState{
 		typ:      m.Canonical,
 		criteria: e.maps.Criteria[m.Canonical],
@@ -102,6 +107,8 @@ func (e *Engine) planMerge(ctx context.Context, m *mapping.Mapping, recs []store
 		linkedIn: map[string]string{},
 		touched:  map[string]bool{},
 		created:  map[string]bool{},
+
+		loadedKeys: map[string]map[string]string{},
 	}
 	now := e.opt.Now()
 
@@ -116,6 +123,22 @@ func (e *Engine) planMerge(ctx context.Context, m *mapping.Mapping, recs []store
 	unresolved, err := e.translateRefs(ctx, m.System, inputs, errs)
 	if err != nil {
 		return s, err
+	}
+	if before != nil {
+		values := map[string]bool{}
+		for i, r := range recs {
+			if r.GoldenID != "" || errs[i] != nil {
+				continue
+			}
+			for _, crit := range m.Merge {
+				if v, ok := keyValue(inputs[i].Props, crit); ok {
+					values[mapping.CriterionName(crit)+"\x00"+v] = true
+				}
+			}
+		}
+		if err := before(values); err != nil {
+			return s, err
+		}
 	}
 
 	// Load what the batch needs from the store in a few round trips.
@@ -763,8 +786,25 @@ func (e *Engine) addGoldens(ctx context.Context, s *mergeState, ids []string) er
 	for id, g := range gs {
 		g := g
 		s.goldens[id] = &g
+		s.loadedKeys[id] = matchKeys(g.Props, s.criteria)
 	}
 	return nil
+}
+
+// affectedKeys lists the match keys the batch adds or removes, as
+// criterion name, NUL, value: the keys it stores, and those the golden
+// records it stores held when they were read.
+func (s *mergeState) affectedKeys() map[string]bool {
+	out := map[string]bool{}
+	for _, k := range s.batch.Keys {
+		out[k.Name+"\x00"+k.Value] = true
+	}
+	for _, g := range s.batch.Goldens {
+		for name, v := range s.loadedKeys[g.ID] {
+			out[name+"\x00"+v] = true
+		}
+	}
+	return out
 }
 
 // loadKeyHits looks up, for every unlinked record, the golden records that
