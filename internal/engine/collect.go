@@ -211,19 +211,29 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 				}
 			}
 		}
+		if inflight != nil {
+			// Everything this page reads is read: a crash here is one
+			// while the page before it is committed, which may or may
+			// not have landed.
+			if err := e.crash(PointCollectInFlight); err != nil {
+				return rep, l, err
+			}
+		}
 		// The previous page is stored before this one.
 		if err := e.awaitCollect(&inflight, &rep); err != nil {
 			return rep, l, err
 		}
 		if next != nil {
-			next.start(ctx, e.st)
+			next.start(ctx, e)
 			inflight = next
 		}
 		if page.NextPageToken == "" {
 			break
 		}
-		// Returning awaits the commit in flight: a crash here, or a stop,
-		// leaves this page stored, as a sequential run does.
+		// This page's commit may still be in flight: a crash here may or
+		// may not have stored it (the cursor is not saved either way). A
+		// stop or an error returns through the deferred wait, which lets
+		// it land.
 		if err := e.crash(PointCollectPage); err != nil {
 			return rep, l, err
 		}
@@ -305,14 +315,14 @@ func (e *Engine) list(ctx context.Context, m *mapping.Mapping, forceFull bool) (
 type collectCommit struct {
 	batch  store.CollectBatch
 	merged *mergeState
-	done   chan error
+	wait   func() error
 	ids    map[string]bool
 	// affected holds the merge-key values (criterion name, NUL, value) the
 	// commit adds or removes.
 	affected map[string]bool
 }
 
-func (c *collectCommit) start(ctx context.Context, st store.Store) {
+func (c *collectCommit) start(ctx context.Context, e *Engine) {
 	c.ids = make(map[string]bool, len(c.batch.Versions)+len(c.batch.Seen))
 	for _, v := range c.batch.Versions {
 		c.ids[v.ID] = true
@@ -323,8 +333,7 @@ func (c *collectCommit) start(ctx context.Context, st store.Store) {
 	if c.merged != nil {
 		c.affected = c.merged.affectedKeys()
 	}
-	c.done = make(chan error, 1)
-	go func() { c.done <- st.CommitCollect(ctx, c.batch) }()
+	c.wait = e.opt.Async(func() error { return e.st.CommitCollect(ctx, c.batch) })
 }
 
 // holdsAny tells whether the commit stores one of the records.
@@ -360,7 +369,7 @@ func (e *Engine) awaitCollect(c **collectCommit, rep *Report) error {
 	if *c == nil {
 		return nil
 	}
-	err := <-(*c).done
+	err := (*c).wait()
 	merged := (*c).merged
 	*c = nil
 	if err != nil {

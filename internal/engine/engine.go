@@ -36,6 +36,11 @@ const (
 	PointShareMidBatch    = "share.mid-batch"       // some writes of a batch made
 	PointShareAfterDelete = "share.after-delete"    // delete made, not stored
 	PointShareCommit      = "share.before-commit"   // batch done, not committed
+	// With a commit in flight (ADR 13): the next page or batch has been
+	// read (and, for collect, compared and merged; for share, planned),
+	// the commit before it has not landed. A crash here may drop it.
+	PointCollectInFlight = "collect.in-flight" // next page read, the page before it not yet stored
+	PointShareInFlight   = "share.in-flight"   // next batch planned, the batch before it not yet stored
 )
 
 // Options tune an Engine.
@@ -51,6 +56,12 @@ type Options struct {
 	// OnEvent, when set, receives every history event as it is committed
 	// (the demo prints them).
 	OnEvent func(store.Event)
+	// Async runs a commit that overlaps the reads of the next page or
+	// batch (ADR 13) and returns a function that waits for it and returns
+	// its error; the engine calls that function once. Nil runs the commit
+	// on a goroutine. The simulation sets it to land such commits at points
+	// of its choosing, or to drop them in a crash.
+	Async func(commit func() error) (wait func() error)
 }
 
 // Engine syncs the systems of one configuration.
@@ -117,6 +128,9 @@ func New(cfg *config.Config, st store.Store, conns map[string]connector.Connecto
 	if opt.NewID == nil {
 		opt.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
+	if opt.Async == nil {
+		opt.Async = goAsync
+	}
 	return &Engine{cfg: cfg, maps: maps, st: st, conns: conns, opt: opt, log: opt.Logger, whole: map[string]int64{}}, nil
 }
 
@@ -145,6 +159,14 @@ func (e *Engine) crash(point string) error {
 		return &crashError{point: point, err: err}
 	}
 	return nil
+}
+
+// goAsync runs a commit on a goroutine: on the second core, while the
+// engine reads on.
+func goAsync(commit func() error) func() error {
+	done := make(chan error, 1)
+	go func() { done <- commit() }()
+	return func() error { return <-done }
 }
 
 // crashError is what a crash hook's error becomes: it always aborts the cycle.

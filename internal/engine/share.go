@@ -62,7 +62,7 @@ func (e *Engine) share(ctx context.Context, typ string) (rep Report, err error) 
 
 // shareCommit is the commit of a share batch, running.
 type shareCommit struct {
-	done    chan error
+	wait    func() error
 	goldens map[string]bool // the batch's golden ids
 	events  []store.Event
 }
@@ -72,7 +72,7 @@ func (e *Engine) awaitShare(c **shareCommit) error {
 	if *c == nil {
 		return nil
 	}
-	err := <-(*c).done
+	err := (*c).wait()
 	evs := (*c).events
 	*c = nil
 	if err != nil {
@@ -192,6 +192,14 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		}
 	}
 
+	if *inflight != nil {
+		// Everything this batch reads is read and planned: a crash here
+		// is one while the batch before it is committed, which may or may
+		// not have landed.
+		if err := e.crash(PointShareInFlight); err != nil {
+			return s.rep, err
+		}
+	}
 	// Nothing is written before the previous batch is stored.
 	if err := e.awaitShare(inflight); err != nil {
 		return s.rep, err
@@ -243,11 +251,12 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 		return s.rep, err
 	}
 	if overlap {
-		c := &shareCommit{done: make(chan error, 1), goldens: make(map[string]bool, len(gs)), events: s.batch.Events}
+		c := &shareCommit{goldens: make(map[string]bool, len(gs)), events: s.batch.Events}
 		for i := range gs {
 			c.goldens[gs[i].ID] = true
 		}
-		go func(b store.ShareBatch) { c.done <- e.st.CommitShare(ctx, b) }(s.batch)
+		b := s.batch
+		c.wait = e.opt.Async(func() error { return e.st.CommitShare(ctx, b) })
 		*inflight = c
 		return s.rep, nil
 	}
