@@ -41,6 +41,7 @@ func newSimEngine(cfg *config.Config, st store.Store, conns map[string]connector
 		Now:    env.Now,
 		NewID:  env.NewID,
 		Crash:  env.Crash,
+		Async:  env.Async,
 	})
 	if err != nil {
 		return nil, err
@@ -82,6 +83,14 @@ func TestSimulation(t *testing.T) {
 	if testing.Short() {
 		n = min(n, 50)
 	}
+	c0, l0 := simulation.FlightCrashes()
+	t.Cleanup(func() {
+		c, l := simulation.FlightCrashes()
+		t.Logf("%d seeds: %d crashes with a commit in flight, %d of them losing it", n, c-c0, l-l0)
+		if n >= 200 && l-l0 == 0 {
+			t.Errorf("no seed crashed while a commit was in flight and lost it")
+		}
+	})
 	for seed := int64(1); seed <= int64(n); seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()

@@ -284,6 +284,31 @@ func (o *oracle) property(e *entity, prop string, linked []liveRec, keep func(re
 	}
 	edits := o.edits(e.entKey, prop, keep)
 	ok, why := allowed(edits)
+	if o.tape.hasUncertain() {
+		// Versions given in an attempt that crashed may have been lost
+		// with it (a page whose commit was in flight): the values the
+		// policy allows had the engine never been given them are allowed
+		// too, and an edit counts as overwritten unread only if it is so
+		// either way.
+		o.tape.setDurableOnly(true)
+		durable := o.edits(e.entKey, prop, keep)
+		o.tape.setDurableOnly(false)
+		more, _ := allowed(durable)
+		for v := range more {
+			ok[v] = true
+		}
+		lostBoth := map[int]bool{}
+		for _, ed := range durable {
+			if ed.lostTo != "" {
+				lostBoth[ed.a.seq] = true
+			}
+		}
+		for _, ed := range edits {
+			if !lostBoth[ed.a.seq] {
+				ed.lostTo = ""
+			}
+		}
+	}
 	var bad []string
 	for _, v := range distinct {
 		if !ok[v] {

@@ -35,6 +35,10 @@ type Env struct {
 	// NewID makes ids that are unique across the restarts of one run and
 	// the same for the same seed.
 	NewID func() string
+	// Async must run every commit the engine overlaps with its next reads:
+	// it holds the commit and lands it at a point of the run's choosing
+	// (see inflight.go); wait lands it if it has not landed yet.
+	Async func(commit func() error) (wait func() error)
 }
 
 // Factory builds an engine on the given store and connectors. A run calls
@@ -132,6 +136,12 @@ type run struct {
 	crashesLeft int
 	crashed     bool
 	round       int
+
+	// flights are the commits held in flight (see inflight.go); flightRNG
+	// makes every choice about them, so that the rest of a seed's run
+	// draws what it drew before commits were overlapped.
+	flights   []*flight
+	flightRNG *rand.Rand
 }
 
 // Run plays one seed: rounds of user actions and syncs under faults and
@@ -142,6 +152,7 @@ func Run(ctx context.Context, seed int64, opt Options, newEngine Factory) (err e
 	opt = opt.withDefaults()
 	r := &run{seed: seed, opt: opt, clock: NewClock(Epoch), tape: newTape(seed), sys: map[string]*memory.System{}, conns: map[string]connector.Connector{}}
 	r.rng = rand.New(rand.NewPCG(uint64(seed), 0x73696d756c617465))
+	r.flightRNG = rand.New(rand.NewPCG(uint64(seed), 0x696e666c69676874))
 	if opt.Rounds <= 0 {
 		opt.Rounds = 6 + r.rng.IntN(5)
 		r.opt.Rounds = opt.Rounds
@@ -298,7 +309,7 @@ func (r *run) closeStore() error {
 
 // start builds an engine.
 func (r *run) start(newEngine Factory) (Syncer, error) {
-	eng, err := newEngine(r.cfg, r.st, r.conns, Env{Crash: r.crash, Now: r.clock.Now, NewID: r.newID})
+	eng, err := newEngine(r.cfg, landingStore{r.st, r}, r.conns, Env{Crash: r.crash, Now: r.clock.Now, NewID: r.newID, Async: r.async})
 	if err != nil {
 		return nil, fmt.Errorf("seed %d: build engine: %w", r.seed, err)
 	}
@@ -316,6 +327,9 @@ func (r *run) restart(ctx context.Context, newEngine Factory) (Syncer, error) {
 			return nil, fmt.Errorf("seed %d: %w", r.seed, err)
 		}
 	}
+	r.mu.Lock()
+	r.flights = nil // a crash settled them all
+	r.mu.Unlock()
 	r.logf("restart")
 	return r.start(newEngine)
 }
@@ -329,17 +343,40 @@ func (r *run) newID() string {
 
 // crash is the engine's crash hook: during a round's sync it sometimes
 // crashes, and sometimes lets users act while the engine is mid-way.
+//
+// With a commit in flight the crash takes it along or lets it land first
+// (see inflight.go). The points that exist only while a commit is in
+// flight draw from flightRNG and let no user act, so that adding them
+// left the rest of a seed's run as it was.
 func (r *run) crash(point string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.chaos {
+		if len(r.flights) > 0 {
+			r.maybeLandLocked()
+		}
 		return nil
 	}
-	if r.crashesLeft > 0 && r.rng.Float64() < r.opt.CrashRate {
+	rng, rate := r.rng, r.opt.CrashRate
+	if strings.HasSuffix(point, inFlightSuffix) {
+		rng, rate = r.flightRNG, min(1, inFlightCrashes*rate)
+	}
+	if r.crashesLeft > 0 && rng.Float64() < rate {
 		r.crashesLeft--
 		r.crashed = true
 		r.logf("crash at %s", point)
+		r.tape.crashed()
+		if len(r.flights) > 0 {
+			flightCrashes.Add(1)
+			r.crashFlightsLocked()
+		}
 		return fmt.Errorf("%w at %s", errCrash, point)
+	}
+	if len(r.flights) > 0 {
+		r.maybeLandLocked()
+	}
+	if rng == r.flightRNG {
+		return nil
 	}
 	if r.rng.Float64() < r.opt.ActRate {
 		r.users.where = fmt.Sprintf("round %d, during the sync at %s", r.round, point)
@@ -390,6 +427,7 @@ func (r *run) syncUntilDone(ctx context.Context, eng Syncer, newEngine Factory) 
 		r.mu.Unlock()
 		switch {
 		case err == nil:
+			r.tape.completed()
 			r.logf("round %d: sync done", r.round)
 			return eng, nil
 		case !crashed:
@@ -428,6 +466,7 @@ func (r *run) quiesce(ctx context.Context, eng Syncer, newEngine Factory) error 
 			}
 			continue
 		}
+		r.tape.completed()
 		w1, c1 := r.tape.counts()
 		r.logf("quiescence cycle %d: %d writes, %d new versions read", i, w1-w0, c1-c0)
 		if w1 == w0 && c1 == c0 {

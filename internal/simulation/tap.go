@@ -24,6 +24,9 @@ type version struct {
 	modified time.Time
 	fields   connector.Fields
 	deleted  bool
+	// uncertain: given in a sync attempt that crashed, so the engine may
+	// have lost it (its page's commit in flight, or not begun).
+	uncertain bool
 }
 
 // tape records, from the systems' side of the wire, what the engine was
@@ -40,8 +43,20 @@ type tape struct {
 	cycleLog  []string // write calls since the last mark, for ping-pong reports
 	recording bool     // whether cycleLog is kept
 
-	// listed holds every record a listing has returned.
-	listed map[recKey]bool
+	// given holds every record a response has given the engine, listed
+	// those a listing returned. What an attempt of a sync was given is
+	// durable only once its commits land, which a crash may prevent
+	// (ADR 13: with a commit in flight, a page read and compared may be
+	// lost), so a crash forgets the records first given in its attempt
+	// (freshGiven, freshListed) until a later response gives them again.
+	given, listed           map[recKey]bool
+	freshGiven, freshListed map[recKey]bool
+	// freshSeen are the versions given in the attempt in progress (key
+	// and index in seen); a crash marks them uncertain. durableOnly makes
+	// versions leave the uncertain ones out (the oracle's second look).
+	freshSeen   []freshVersion
+	durableOnly bool
+	uncertain   bool // some version is
 	// made holds every record an insert of the engine's created, whether
 	// or not the engine got the answer.
 	made map[recKey]bool
@@ -57,6 +72,7 @@ type tape struct {
 func newTape(seed int64) *tape {
 	return &tape{
 		seen: map[recKey][]version{}, lastHash: map[recKey]string{}, listed: map[recKey]bool{}, made: map[recKey]bool{}, lost: map[recKey][]version{},
+		given: map[recKey]bool{}, freshGiven: map[recKey]bool{}, freshListed: map[recKey]bool{},
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x656d707479)),
 	}
 }
@@ -78,9 +94,13 @@ func (t *tape) deliver(system, datatype string, r connector.Record, listed bool)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.freshSeen = append(t.freshSeen, freshVersion{k, len(t.seen[k])})
 	t.seen[k] = append(t.seen[k], version{modified: r.Modified, fields: maps.Clone(r.Fields), deleted: r.Deleted})
-	if listed {
-		t.listed[k] = true
+	if !t.given[k] {
+		t.given[k], t.freshGiven[k] = true, true
+	}
+	if listed && !t.listed[k] {
+		t.listed[k], t.freshListed[k] = true, true
 	}
 	if t.lastHash[k] != h {
 		t.lastHash[k] = h
@@ -88,6 +108,64 @@ func (t *tape) deliver(system, datatype string, r connector.Record, listed bool)
 			t.changed++
 		}
 	}
+}
+
+// crashed forgets the records first given in the attempt that crashed:
+// the engine may have lost them with it.
+func (t *tape) crashed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.freshGiven {
+		delete(t.given, k)
+	}
+	for k := range t.freshListed {
+		delete(t.listed, k)
+	}
+	clear(t.freshGiven)
+	clear(t.freshListed)
+	for _, f := range t.freshSeen {
+		t.seen[f.k][f.i].uncertain = true
+		t.uncertain = true
+	}
+	t.freshSeen = t.freshSeen[:0]
+}
+
+// freshVersion points at a version in tape.seen.
+type freshVersion struct {
+	k recKey
+	i int
+}
+
+// completed notes that an attempt finished: what it was given is stored.
+func (t *tape) completed() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.freshGiven)
+	clear(t.freshListed)
+	t.freshSeen = t.freshSeen[:0]
+}
+
+// hasUncertain tells whether some version was given in an attempt that
+// crashed.
+func (t *tape) hasUncertain() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uncertain
+}
+
+// setDurableOnly makes versions leave out (or keep) the uncertain ones.
+func (t *tape) setDurableOnly(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.durableOnly = on
+}
+
+// known tells whether the engine has been given a record in an attempt
+// that finished, so that it holds it whatever crashes come.
+func (t *tape) known(k recKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.given[k] && !t.freshGiven[k]
 }
 
 func (t *tape) wrote(system, op, datatype, id string, fields connector.Fields, err error) {
@@ -181,7 +259,16 @@ func (t *tape) lostWrites(k recKey) []version {
 func (t *tape) versions(k recKey) []version {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.seen[k]
+	if !t.durableOnly {
+		return t.seen[k]
+	}
+	var out []version
+	for _, v := range t.seen[k] {
+		if !v.uncertain {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // tap is a connector that passes every call to a memory system and records

@@ -405,9 +405,11 @@ func (u *users) edit(v *view, r liveRec, prop string) bool {
 // exactly one live record in every system that takes them qualify, and
 // customers only when no contact that is not deleted ever referenced them
 // and no live contact record references them. The record deleted is one
-// the engine has been given at least once: a record created and deleted
-// before the engine ever read it, while a copy made by another user lives
-// on elsewhere, is a case the policy does not settle.
+// the engine has been given at least once, in a sync attempt that did not
+// crash (tape.known): a record created and deleted before the engine ever
+// read it (or read it only in an attempt whose commit a crash lost), while
+// a copy made by another user lives on elsewhere, is a case the policy
+// does not settle.
 func (u *users) deleteOne() bool {
 	v := u.look()
 	var cands []entKey
@@ -435,7 +437,7 @@ func (u *users) deleteOne() bool {
 	k := cands[u.rng.IntN(len(cands))]
 	var known []liveRec
 	for _, dt := range datatypesOf(k.canon) {
-		if r := v.byEnt[k][dt.system][0]; len(u.tape.versions(r.recKey())) > 0 {
+		if r := v.byEnt[k][dt.system][0]; u.tape.known(r.recKey()) {
 			known = append(known, r)
 		}
 	}
