@@ -16,7 +16,9 @@
 // plays users creating, editing and deleting records, then syncs with
 // connector faults switched on, crashes at the engine's crash points
 // followed by a restart on the same store, and more user actions made from
-// inside the sync. Then the faults stop and the engine runs until a cycle
+// inside the sync. A commit the engine runs while it reads on (Env.Async)
+// is held by the simulation, landed at random before one of the engine's
+// store reads, and landed or lost when a crash comes first (inflight.go). Then the faults stop and the engine runs until a cycle
 // writes nothing and reads nothing new, and the oracle compares what the
 // systems hold with what the log of user actions says they must hold. A
 // seed reproduces the run exactly.
@@ -48,7 +50,11 @@
 //     listed, live or deleted, other than a live record an insert of the
 //     engine's created: the engine knows that one, or holds the insert's
 //     intent and must not take the empty page for proof that the insert
-//     did not happen.
+//     did not happen. A record listed only in a sync attempt that crashed
+//     counts as never listed: the crash may have lost the page (its commit
+//     in flight, or not begun). Likewise the oracle takes a version given
+//     only in such an attempt as read or as never read, whichever allows
+//     more.
 //   - A deletion reaches a copy the engine never linked only when the
 //     engine has evidence that the copy existed before it: a version dated
 //     no later than the tombstone it was given. A copy a user made whose
@@ -64,6 +70,7 @@
 //   - Users create an entity in two systems at once only before a round's
 //     sync, not from inside it (the engine may have read one system before
 //     the create and the other after it), and only delete records the
-//     engine has been given (a record made and deleted unseen, while a copy
-//     made by another user lives on, is a case the policy does not settle).
+//     engine has been given in an attempt that did not crash (a record
+//     made and deleted unseen, while a copy made by another user lives on,
+//     is a case the policy does not settle).
 package simulation
