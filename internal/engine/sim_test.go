@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,11 +91,19 @@ func TestSimulation(t *testing.T) {
 	if testing.Short() {
 		n = min(n, 50)
 	}
-	c0, l0 := simulation.FlightCrashes()
+	before := simulation.FlightCrashes()
 	t.Cleanup(func() {
-		c, l := simulation.FlightCrashes()
-		t.Logf("%d seeds: %d crashes with a commit in flight, %d of them losing it", n, c-c0, l-l0)
-		if n >= 200 && l-l0 == 0 && !*simGo {
+		var crashes, lost int64
+		var by []string
+		for point, c := range simulation.FlightCrashes() {
+			c.Crashes -= before[point].Crashes
+			c.Lost -= before[point].Lost
+			crashes, lost = crashes+c.Crashes, lost+c.Lost
+			by = append(by, fmt.Sprintf("%s %d/%d", point, c.Crashes, c.Lost))
+		}
+		slices.Sort(by)
+		t.Logf("%d seeds: %d crashes with a commit in flight, %d of them losing it (by point, crashes/lost: %s)", n, crashes, lost, strings.Join(by, ", "))
+		if n >= 200 && lost == 0 && !*simGo {
 			t.Errorf("no seed crashed while a commit was in flight and lost it")
 		}
 	})

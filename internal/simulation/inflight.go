@@ -3,7 +3,8 @@ package simulation
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
+	"maps"
+	"sync"
 
 	"github.com/concordsync/concord/internal/store"
 )
@@ -81,7 +82,9 @@ func (r *run) maybeLandLocked() {
 
 // crashFlightsLocked settles the commits held when the process dies: each
 // landed just before, or is lost (r.mu held).
-func (r *run) crashFlightsLocked() {
+func (r *run) crashFlightsLocked(point string) {
+	lost := int64(0)
+	defer func() { countFlightCrash(point, lost) }()
 	for _, f := range r.flights {
 		if r.flightRNG.IntN(2) == 0 {
 			r.logf("the commit in flight landed before the crash")
@@ -90,7 +93,7 @@ func (r *run) crashFlightsLocked() {
 		} else {
 			r.logf("the commit in flight is lost in the crash")
 			f.dropped = true
-			flightsLost.Add(1)
+			lost++
 		}
 	}
 	r.flights = nil
@@ -185,11 +188,31 @@ const inFlightCrashes = 5
 // only while a commit is in flight (engine.PointCollectInFlight, ...).
 const inFlightSuffix = ".in-flight"
 
-// flightCrashes and flightsLost count, over every run of the process, the
-// crashes with a commit in flight and the commits they lost.
-var flightCrashes, flightsLost atomic.Int64
+// FlightCount counts, at one crash point, the crashes that came with a
+// commit in flight and the commits they lost.
+type FlightCount struct{ Crashes, Lost int64 }
 
-// FlightCrashes tells how many crashes of the runs so far came with a
-// commit in flight, and how many commits those crashes lost, so that a
-// test can tell that its seeds reach that state.
-func FlightCrashes() (crashes, lost int64) { return flightCrashes.Load(), flightsLost.Load() }
+// flightCounts holds, over every run of the process, a FlightCount per
+// crash point.
+var (
+	flightMu     sync.Mutex
+	flightCounts = map[string]FlightCount{}
+)
+
+func countFlightCrash(point string, lost int64) {
+	flightMu.Lock()
+	defer flightMu.Unlock()
+	c := flightCounts[point]
+	c.Crashes++
+	c.Lost += lost
+	flightCounts[point] = c
+}
+
+// FlightCrashes tells, per crash point, how many crashes of the runs so
+// far came with a commit in flight and how many commits they lost, so
+// that a test can tell that its seeds reach that state.
+func FlightCrashes() map[string]FlightCount {
+	flightMu.Lock()
+	defer flightMu.Unlock()
+	return maps.Clone(flightCounts)
+}

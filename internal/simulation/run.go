@@ -367,8 +367,7 @@ func (r *run) crash(point string) error {
 		r.logf("crash at %s", point)
 		r.tape.crashed()
 		if len(r.flights) > 0 {
-			flightCrashes.Add(1)
-			r.crashFlightsLocked()
+			r.crashFlightsLocked(point)
 		}
 		return fmt.Errorf("%w at %s", errCrash, point)
 	}
