@@ -216,3 +216,8 @@ func FlightCrashes() map[string]FlightCount {
 	defer flightMu.Unlock()
 	return maps.Clone(flightCounts)
 }
+
+func (s landingStore) DeadLetters(ctx context.Context, system, datatype string) ([]store.DeadLetter, error) {
+	s.land()
+	return s.Store.DeadLetters(ctx, system, datatype)
+}
