@@ -301,7 +301,10 @@ func (e *Engine) collectMerge(ctx context.Context, typ string, due Due) (Report,
 			continue
 		}
 		if e.down[m.System] != nil {
-			continue // reported once, when it was found down
+			// Reported once, when it was found down. Not read, as after a
+			// failed collect: no insert there until a complete read.
+			e.unread[m.Name()] = true
+			continue
 		}
 		r, err := e.collect(ctx, m)
 		rep.add(r)

@@ -126,6 +126,11 @@ type run struct {
 	cfg   *config.Config
 	conns map[string]connector.Connector
 
+	// down is the system in an outage and downRounds the chaos rounds it
+	// has left (ADR 19).
+	down       string
+	downRounds int
+
 	dir   string
 	st    store.Store
 	ids   int
@@ -402,10 +407,29 @@ func (r *run) setFaults(on bool) {
 		empty = r.opt.FaultRate
 	}
 	r.tape.setEmptyRate(empty)
+	// Now and then a system is down for whole rounds, longer than the
+	// retry limit: the engine must neither park what waits for it nor stop
+	// the others, and must catch up once it is back (ADR 19).
+	down := ""
+	if on && r.opt.FaultRate > 0 {
+		if r.downRounds == 0 && r.rng.IntN(outageOdds) == 0 {
+			r.down, r.downRounds = systemNames[r.rng.IntN(len(systemNames))], 2+r.rng.IntN(6)
+			r.logf("round %d: system %s is down for %d rounds", r.round, r.down, r.downRounds)
+		}
+		if r.downRounds > 0 {
+			down = r.down
+			r.downRounds--
+		}
+	}
 	for _, name := range systemNames {
-		r.sys[name].SetFaults(f)
+		g := f
+		g.Down = name == down
+		r.sys[name].SetFaults(g)
 	}
 }
+
+// outageOdds: an outage starts in one chaos round in outageOdds.
+const outageOdds = 8
 
 // maxAttempts bounds the restarts of one round's sync.
 const maxAttempts = 20
