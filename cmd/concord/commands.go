@@ -51,10 +51,17 @@ It makes no call to any system.`,
 
 // openStore loads the configuration and opens its store, for the commands
 // that only read or adjust Concord's state.
-func openStore(cmd *cobra.Command, load loader) (*config.Config, store.Store, error) {
+func openStore(cmd *cobra.Command, load loader, systemDatatype ...string) (*config.Config, store.Store, error) {
 	cfg, err := load()
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(systemDatatype) == 2 {
+		// A system or datatype the configuration does not name is a typo,
+		// not a record Concord does not know: say so before opening.
+		if err := checkDatatype(cfg, systemDatatype[0], systemDatatype[1]); err != nil {
+			return nil, nil, err
+		}
 	}
 	st, err := runner.OpenStore(cmd.Context(), cfg)
 	return cfg, st, err
@@ -308,14 +315,7 @@ func explainCmd(load loader) *cobra.Command {
 		Short: "The history of one record: each property, which system's change set it, when, and why it won or lost",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			if err := checkDatatype(cfg, args[0], args[1]); err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			cfg, st, err := openStore(cmd, load, args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -467,16 +467,7 @@ func linksCmd(load loader) *cobra.Command {
 			if len(args) == 1 {
 				return fmt.Errorf("give both SYSTEM and DATATYPE, or neither")
 			}
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			if len(args) == 2 {
-				if err := checkDatatype(cfg, args[0], args[1]); err != nil {
-					return err
-				}
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			_, st, err := openStore(cmd, load, args...)
 			if err != nil {
 				return err
 			}
@@ -552,14 +543,7 @@ func breakerCmd(load loader) *cobra.Command {
 		Short: "Accept the deletions a tripped breaker held back; the next collect applies them",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load()
-			if err != nil {
-				return err
-			}
-			if err := checkDatatype(cfg, args[0], args[1]); err != nil {
-				return err
-			}
-			st, err := runner.OpenStore(cmd.Context(), cfg)
+			_, st, err := openStore(cmd, load, args[0], args[1])
 			if err != nil {
 				return err
 			}

@@ -166,11 +166,11 @@ func (s *Setup) Measure(ctx context.Context, phase string, records int) (Result,
 	runtime.ReadMemStats(&before)
 	w0 := s.Shop.Writes() + s.ERP.Writes()
 	s.timed.take()
-	cpu0 := cpuTime()
+	cpu0 := CPUTime()
 	start := time.Now()
 	rep, err := s.Engine.SyncOnce(ctx)
 	el := time.Since(start).Seconds()
-	cpu := (cpuTime() - cpu0).Seconds()
+	cpu := (CPUTime() - cpu0).Seconds()
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		return Result{}, err

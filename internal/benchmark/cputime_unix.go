@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// cpuTime is the CPU time (user and system) the process has used, on every
+// CPUTime is the CPU time (user and system) the process has used, on every
 // core. Beside wall time it tells what a phase cost on a shared machine,
 // where other processes stretch the wall clock.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

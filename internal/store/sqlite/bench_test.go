@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concordsync/concord/internal/benchmark"
 	"github.com/concordsync/concord/internal/store"
 	"github.com/concordsync/concord/internal/store/sqlite"
 )
@@ -81,11 +82,11 @@ func seed(b *testing.B, s *sqlite.Store, n int) {
 func startTimer(b *testing.B, perOp int) func() {
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := benchmark.CPUTime()
 	return func() {
 		b.StopTimer()
 		b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "records/s")
-		if cpu := cpuTime() - cpu0; cpu > 0 {
+		if cpu := benchmark.CPUTime() - cpu0; cpu > 0 {
 			b.ReportMetric(float64(b.N*perOp)/cpu.Seconds(), "records/cpu-s")
 		}
 	}
