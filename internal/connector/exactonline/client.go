@@ -64,9 +64,10 @@ func (c *Conn) do(ctx context.Context, r request) (*response, error) {
 	what := r.method + " " + r.endpoint
 	reauthorized := false
 	var lastErr error
+	lastStatus := 0
 	for attempt := 0; ; attempt++ {
 		if attempt >= maxAttempts {
-			return nil, connector.Temporary(fmt.Errorf("exactonline system %q: %s: gave up after %d attempts: %w", c.system, what, attempt, lastErr))
+			return nil, unavailableOr(lastStatus, fmt.Errorf("exactonline system %q: %s: gave up after %d attempts: %w", c.system, what, attempt, lastErr))
 		}
 		if err := c.pacer.reserve(ctx, r.endpoint, fingerprint, r.write); err != nil {
 			c.saveBudget(ctx) // writes may just have been held
@@ -115,9 +116,9 @@ func (c *Conn) do(ctx context.Context, r request) (*response, error) {
 			}
 			continue
 		case status >= 500:
-			lastErr = fmt.Errorf("%d %s", status, exactMessage(body))
+			lastErr, lastStatus = fmt.Errorf("%d %s", status, exactMessage(body)), status
 			if !r.retry {
-				return nil, connector.Temporary(fmt.Errorf("exactonline system %q: %s: %w", c.system, what, lastErr))
+				return nil, unavailableOr(status, fmt.Errorf("exactonline system %q: %s: %w", c.system, what, lastErr))
 			}
 			if err := c.backoff(ctx, attempt); err != nil {
 				return nil, err
@@ -294,4 +295,16 @@ func rows(body []byte) (out []map[string]any, next string, err error) {
 		return out, next, nil
 	}
 	return nil, "", errors.New("exactonline: d is neither an object nor an array")
+}
+
+// unavailableOr classes a failure after a server error: the service (or a
+// gateway before it) saying it cannot serve now (502, 503, 504) is the
+// system's failure, not the record's (connector.Unavailable); anything else
+// is temporary.
+func unavailableOr(status int, err error) error {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return connector.Unavailable(err)
+	}
+	return connector.Temporary(err)
 }

@@ -156,3 +156,31 @@ func TestServerErrorsAreRetriedWhereSafe(t *testing.T) {
 		}
 	}
 }
+
+// A call that gives up on server errors says whether the service is
+// unavailable (its last answer a 502, 503 or 504: the system's failure, not
+// the record's, which the engine waits out without counting attempts) or
+// merely failed (500: temporary).
+func TestGivingUpOnAnUnavailableService(t *testing.T) {
+	e := newEnv(t, exactonline.Options{Faults: exactonline.Faults{ErrorRate: 1}})
+	c := e.open()
+	var unavailable, other int
+	for range 12 {
+		_, err := c.List(t.Context(), "Accounts", connector.ListRequest{Full: true})
+		if err == nil || !connector.IsTemporary(err) {
+			t.Fatalf("every answer a server error: want a temporary error, got %v", err)
+		}
+		gateway := strings.Contains(err.Error(), ": 502 ") || strings.Contains(err.Error(), ": 503 ") || strings.Contains(err.Error(), ": 504 ")
+		if connector.IsUnavailable(err) != gateway {
+			t.Fatalf("unavailable %v for %v", connector.IsUnavailable(err), err)
+		}
+		if gateway {
+			unavailable++
+		} else {
+			other++
+		}
+	}
+	if unavailable == 0 {
+		t.Fatalf("no call ended on a 502, 503 or 504 (%d on a 500)", other)
+	}
+}

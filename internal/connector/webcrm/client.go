@@ -79,6 +79,10 @@ func classify(e *apiError) error {
 		return fmt.Errorf("%w: %w", connector.ErrNotSupported, e)
 	case e.Status == http.StatusConflict:
 		return fmt.Errorf("%w: %w", connector.ErrConflict, e)
+	case e.Status == http.StatusBadGateway, e.Status == http.StatusServiceUnavailable, e.Status == http.StatusGatewayTimeout:
+		// The service (or a gateway before it) cannot serve now: the
+		// system's failure, not the record's (ADR 19).
+		return connector.Unavailable(e)
 	case e.Status == http.StatusTooManyRequests, e.Status == http.StatusUnauthorized,
 		e.Status == http.StatusRequestTimeout, e.Status >= 500:
 		return connector.Temporary(e)

@@ -105,9 +105,13 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%d: %v, want %v", status, err, want)
 		}
 	}
-	for _, status := range []int{401, 408, 429, 500, 502, 503} {
-		if err := classify(&apiError{Status: status}); !connector.IsTemporary(err) {
+	for _, status := range []int{401, 408, 429, 500, 502, 503, 504} {
+		err := classify(&apiError{Status: status})
+		if !connector.IsTemporary(err) {
 			t.Errorf("%d: %v is not Temporary", status, err)
+		}
+		if want := status == 502 || status == 503 || status == 504; connector.IsUnavailable(err) != want {
+			t.Errorf("%d: unavailable %v, want %v", status, connector.IsUnavailable(err), want)
 		}
 	}
 	h := http.Header{}
