@@ -182,6 +182,16 @@ func IsThrottled(err error) bool {
 	return errors.As(err, &t)
 }
 
+// NotSent reports whether err says the call certainly did not reach the
+// system, so nothing was written: it was held for the call budget
+// (Throttled), or the connection could not even be opened (a dial error,
+// such as a connection refused). After any other failure of a write the
+// outcome is unknown.
+func NotSent(err error) bool {
+	var op *net.OpError
+	return IsThrottled(err) || (errors.As(err, &op) && op.Op == "dial")
+}
+
 // State is durable storage a connector keeps its own small state in (OAuth
 // tokens, webhook subscriptions), one value per system and key. It lives in
 // Concord's store, so every worker on that store sees the same value;

@@ -204,6 +204,18 @@ func (e *Engine) shareBatch(ctx context.Context, outs []*mapping.Mapping, gs []s
 	if err := e.awaitShare(inflight); err != nil {
 		return s.rep, err
 	}
+	// A system found down earlier in this cycle is not called again: its
+	// writes wait and announce nothing, so that a crash leaves no intent
+	// of a write that was never going to be made (ADR 19).
+	kept := s.writes[:0]
+	for _, w := range s.writes {
+		if e.down[w.m.System] != nil {
+			s.throttled(w, unavailable(w), now)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	s.writes = kept
 	// Announce every insert before any API call, in one transaction.
 	var ins []store.Intent
 	for _, w := range s.writes {
@@ -778,7 +790,7 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 					w.m.Name(), len(w.lines), w.m.Lines.Datatype)
 			}
 			s.event(w, rec.Key, "inserted", detail, now)
-		} else if !connector.IsTemporary(err) || connector.IsThrottled(err) {
+		} else if !connector.IsTemporary(err) || connector.NotSent(err) {
 			// The system refused it, or it was not made: nothing was created.
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID)
 			for _, in := range w.lines {
@@ -816,7 +828,7 @@ func (e *Engine) execute(ctx context.Context, s *shareState, w write, dl store.D
 			}
 			s.rep.Updated++
 			s.event(w, rec.Key, "updated", "wrote "+strings.Join(sortedKeys(w.fields), ", "), now)
-		} else if !connector.IsTemporary(err) || connector.IsThrottled(err) {
+		} else if !connector.IsTemporary(err) || connector.NotSent(err) {
 			s.batch.IntentsDone = append(s.batch.IntentsDone, w.intent.ID) // nothing was written
 		}
 		if errors.Is(err, connector.ErrConflict) {

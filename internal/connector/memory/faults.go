@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/concordsync/concord/internal/connector"
@@ -75,7 +77,9 @@ func (s *System) enter(ctx context.Context, op, datatype string) error {
 	defer s.mu.Unlock()
 	switch {
 	case s.faults.Down:
-		return connector.Unavailable(s.errorf(op, datatype, "simulated outage: the system cannot be reached"))
+		// As a system that is down answers: no connection at all.
+		refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		return connector.Unavailable(s.errorf(op, datatype, "simulated outage: %w", refused))
 	case s.faults.FailNext > 0:
 		s.faults.FailNext--
 		return connector.Temporary(s.errorf(op, datatype, "simulated failure (FailNext)"))
