@@ -18,6 +18,22 @@ import (
 )
 
 // writeConfig writes a configuration file into a fresh folder.
+// oneShop writes a configuration of one memory system, shop, whose
+// customers map their number to the code; instance names its data.
+func oneShop(t *testing.T, instance string) string {
+	t.Helper()
+	return writeConfig(t, `
+systems:
+  shop: {kind: memory, settings: {instance: `+instance+`}}
+mappings:
+  - system: shop
+    datatype: customers
+    canonical: customer
+    properties:
+      - {field: number, property: code}
+`)
+}
+
 func writeConfig(t *testing.T, text string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "concord.yaml")
@@ -62,16 +78,7 @@ mappings: []
 }
 
 func TestExplainAndLinksNameUnknownSystemsAndDatatypes(t *testing.T) {
-	file := writeConfig(t, `
-systems:
-  shop: {kind: memory, settings: {instance: cli-unknown-shop}}
-mappings:
-  - system: shop
-    datatype: customers
-    canonical: customer
-    properties:
-      - {field: number, property: code}
-`)
+	file := oneShop(t, "cli-unknown-shop")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -163,16 +170,7 @@ func TestDemoKeepRunningLeavesConfigurationsAndAnExample(t *testing.T) {
 // concord run stops cleanly when interrupted (the context ends as on
 // SIGINT), and says so in the engine's log format.
 func TestRunStopsWhenInterrupted(t *testing.T) {
-	file := writeConfig(t, `
-systems:
-  shop: {kind: memory, settings: {instance: cli-run-shop}}
-mappings:
-  - system: shop
-    datatype: customers
-    canonical: customer
-    properties:
-      - {field: number, property: code}
-`)
+	file := oneShop(t, "cli-run-shop")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	root := rootCmd()
