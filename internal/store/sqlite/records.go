@@ -213,7 +213,9 @@ func (s *Store) CommitCollect(ctx context.Context, cb store.CollectBatch) error 
 		if err := b.insertRows(&s.stmts.upsertVersion, args); err != nil {
 			return err
 		}
-		if err := b.insertRows(&s.stmts.upsertLinkedVersion, linked); err != nil {
+		// A version that its merge links is stored settled, as a record
+		// written is.
+		if err := b.insertRows(&s.stmts.writeRecord, linked); err != nil {
 			return err
 		}
 		if err := b.forEach(&s.stmts.markSeen, cb.Seen, cb.ScanGen, cb.System, cb.Datatype); err != nil {

@@ -13,13 +13,10 @@ import (
 // the only writer connection, and preparing needs one.)
 type writeStmts struct {
 	upsertVersion multiRow
-	// upsertLinkedVersion stores a version together with the link that
-	// settles it (a collect batch that carries its merge).
-	upsertLinkedVersion multiRow
-	markSeen            inList
-	getCursor           *sql.Stmt
-	putCursor           *sql.Stmt
-	setBreaker          *sql.Stmt
+	markSeen      inList
+	getCursor     *sql.Stmt
+	putCursor     *sql.Stmt
+	setBreaker    *sql.Stmt
 
 	upsertGolden multiRow
 	link         *sql.Stmt
@@ -116,23 +113,6 @@ const (
 			pending = 1,
 			seen_gen = CASE WHEN excluded.seen_gen > 0 THEN excluded.seen_gen ELSE records.seen_gen END`
 
-	// A version stored with the link of its merge: the row a version upsert
-	// followed by that link (with the version's hash) leaves.
-	sqlUpsertLinkedVersionHead = `INSERT INTO records
-		(system, datatype, id, hash, fields, field_times, modified, deleted, golden_id, based_on, pending, seen_gen, excluded) VALUES `
-	sqlUpsertLinkedVersionRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
-	sqlUpsertLinkedVersionTail = ` ON CONFLICT (system, datatype, id) DO UPDATE SET
-			hash = excluded.hash,
-			fields = excluded.fields,
-			field_times = excluded.field_times,
-			modified = excluded.modified,
-			deleted = excluded.deleted,
-			golden_id = excluded.golden_id,
-			based_on = excluded.based_on,
-			pending = 0,
-			seen_gen = CASE WHEN excluded.seen_gen > 0 THEN excluded.seen_gen ELSE records.seen_gen END,
-			excluded = excluded.excluded`
-
 	sqlMarkSeen = `UPDATE records SET seen_gen = ? WHERE system = ? AND datatype = ? AND id IN (…)`
 
 	sqlCursorCols = `system, datatype, value, page_token, gen, scan_gen, last_success, last_scan, breaker`
@@ -171,9 +151,11 @@ const (
 	sqlPutDead   = `INSERT OR REPLACE INTO dead_letters (` + sqlDeadCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlClearDead = `DELETE FROM dead_letters WHERE system = ? AND datatype = ? AND stage = ? AND ref = ?`
 
-	// A written record is stored whole, settled and linked. seen_gen never
-	// goes down: a write during a full scan must not make a record the scan
-	// already listed look missing.
+	// A record stored whole, settled and linked: a record written, or a
+	// version stored with the link of its merge (the row a version upsert
+	// followed by that link leaves). seen_gen never goes down: a write
+	// during a full scan must not make a record the scan already listed
+	// look missing, and a version's scan generation is the newest one.
 	sqlWriteRecordHead = `INSERT INTO records
 		(system, datatype, id, hash, fields, field_times, modified, deleted, golden_id, based_on, pending, seen_gen, excluded) VALUES `
 	sqlWriteRecordRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`
@@ -203,7 +185,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		head, row, tail string
 	}{
 		{&s.stmts.upsertVersion, sqlUpsertVersionHead, sqlUpsertVersionRow, sqlUpsertVersionTail},
-		{&s.stmts.upsertLinkedVersion, sqlUpsertLinkedVersionHead, sqlUpsertLinkedVersionRow, sqlUpsertLinkedVersionTail},
 		{&s.stmts.upsertGolden, sqlUpsertGoldenHead, sqlUpsertGoldenRow, sqlUpsertGoldenTail},
 		{&s.stmts.insertKey, sqlInsertKeyHead, sqlInsertKeyRow, ""},
 		{&s.stmts.insertEvent, sqlInsertEventHead, sqlInsertEventRow, ""},
@@ -249,7 +230,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (w *writeStmts) close() {
-	for _, m := range []*multiRow{&w.upsertVersion, &w.upsertLinkedVersion, &w.upsertGolden, &w.insertKey, &w.insertEvent, &w.writeRecord, &w.putIntent} {
+	for _, m := range []*multiRow{&w.upsertVersion, &w.upsertGolden, &w.insertKey, &w.insertEvent, &w.writeRecord, &w.putIntent} {
 		m.close()
 	}
 	for _, l := range []*inList{&w.markSeen, &w.deleteKeys, &w.clean, &w.deleteIntent} {
