@@ -410,6 +410,33 @@ func TestOutageParksNothingAndResumes(t *testing.T) {
 	}
 }
 
+// A write to a system already found down in the cycle is not announced:
+// a crash before the writes leaves no intent of it, which the next read
+// would take a user's own edit to the same value for the echo of.
+func TestNoIntentForAWriteToASystemFoundDown(t *testing.T) {
+	w := newWorld(t, fmt.Sprintf(customersYAML, "propagate", "propagate"))
+	id := w.sys["a"].Create("customers", connector.Fields{"code": "C1"}).ID
+	w.settle()
+	w.sys["b"].SetFaults(memory.Faults{Down: true})
+	w.sys["a"].Edit("customers", id, connector.Fields{"name": "Acme"})
+	w.crash = func(p string) error {
+		if p == PointShareBeforeWrite {
+			return errors.New("crash")
+		}
+		return nil
+	}
+	if _, err := w.eng.SyncOnce(context.Background()); err == nil {
+		t.Fatal("the cycle did not reach the crash point")
+	}
+	ins, err := w.st.OpenIntents(context.Background(), "b", "Accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 0 {
+		t.Fatalf("intents announced for writes to a system found down: %+v", ins)
+	}
+}
+
 // Records deleted long ago are tombstones in the store: they must not count
 // as records the datatype holds, or a datatype that shrank by ordinary
 // deletions loses the breaker's protection against a read cut short.
