@@ -155,7 +155,7 @@ func trimPad(v any) string {
 }
 
 // vatNumber writes a VAT number the one way systems compare it: upper case,
-// without the spaces, dots and dashes people type into it
+// without the spaces (of any kind), dots and dashes people type into it
 // (vatnumber("nl 8012.34.567.B01") == "NL801234567B01"), so that merge
 // criteria match the same number however each system spells it. Empty
 // stays nil, so that an empty number never overwrites one.
@@ -163,13 +163,16 @@ func vatNumber(v any) any {
 	if IsEmpty(v) {
 		return nil
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '.', '-', '\t', '\u00a0':
+	n := strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || unicode.IsSpace(r) {
 			return -1
 		}
 		return unicode.ToUpper(r)
 	}, fmt.Sprint(v))
+	if n == "" {
+		return nil // only separators ("-", ". -"): no number
+	}
+	return n
 }
 
 // IsEmpty tells whether a value counts as empty: nil, blank string, empty

@@ -1,6 +1,10 @@
 package transform
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+)
 
 func TestExpressions(t *testing.T) {
 	tests := []struct {
@@ -50,4 +54,25 @@ func TestConditionMustBeBoolean(t *testing.T) {
 	if _, err := Compile("nosuchvar + 1", In); err == nil {
 		t.Fatal("an unknown variable compiled")
 	}
+}
+
+// vatnumber gives nil or a non-empty number without the separators people
+// type, in upper case, and reads its own output as itself.
+func FuzzVATNumber(f *testing.F) {
+	for _, s := range []string{"nl 8012.34.567-b01", "NL801234567B01", "", " ", "-", ". -", "ß", "de\u00a0123"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := vatNumber(s)
+		if got == nil {
+			return
+		}
+		n, ok := got.(string)
+		if !ok || n == "" || strings.ContainsFunc(n, func(r rune) bool { return r == '.' || r == '-' || unicode.IsSpace(r) }) {
+			t.Fatalf("vatnumber(%q) = %#v", s, got)
+		}
+		if again := vatNumber(n); again != n {
+			t.Fatalf("vatnumber(%q) = %q, but vatnumber(%q) = %#v", s, n, n, again)
+		}
+	})
 }
